@@ -1,0 +1,55 @@
+"""Writing to the audit trail. Secrets never go into `data`: callers pass ids and labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models
+
+from audit.models import ActorType, AuditEvent
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something; build with the helpers below rather than by hand."""
+
+    type: str
+    id: str = ""
+    label: str = ""
+
+    @classmethod
+    def system(cls, label: str = "system") -> Actor:
+        return cls(type=ActorType.SYSTEM, label=label)
+
+    @classmethod
+    def for_user(cls, user: Any) -> Actor:
+        return cls(type=ActorType.USER, id=str(user.pk), label=user.email)
+
+    @classmethod
+    def for_staff(cls, user: Any) -> Actor:
+        return cls(type=ActorType.STAFF, id=str(user.pk), label=user.email)
+
+
+def audit_record(
+    *,
+    action: str,
+    actor: Actor,
+    target: models.Model | None = None,
+    tenant_slug: str = "",
+    data: dict[str, Any] | None = None,
+    ip_address: str | None = None,
+) -> AuditEvent:
+    """Append one event to the audit trail of the schema the connection is on."""
+    return AuditEvent.objects.create(
+        action=action,
+        actor_type=actor.type,
+        actor_id=actor.id,
+        actor_label=actor.label,
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        target_label=str(target)[:254] if target is not None else "",
+        tenant_slug=tenant_slug,
+        data=data or {},
+        ip_address=ip_address,
+    )

@@ -1,0 +1,48 @@
+"""Liveness and readiness probes. Answered on every host, before tenant routing."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.cache import caches
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from kombu import Connection
+
+logger = logging.getLogger(__name__)
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+def _check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _check_redis() -> None:
+    caches["routing"].set("readyz-probe", 1, 5)
+
+
+def _check_broker() -> None:
+    with Connection(settings.CELERY_BROKER_URL, connect_timeout=2) as broker:
+        broker.ensure_connection(max_retries=1)
+
+
+CHECKS = {"database": _check_database, "redis": _check_redis, "broker": _check_broker}
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    """200 when every dependency answers, else 503 naming what failed (no error details leak)."""
+    results = {}
+    for name, check in CHECKS.items():
+        try:
+            check()
+            results[name] = "ok"
+        except Exception:
+            logger.exception("readiness check failed: %s", name)
+            results[name] = "unavailable"
+    ready = all(value == "ok" for value in results.values())
+    return JsonResponse({"status": "ready" if ready else "not_ready", "checks": results}, status=200 if ready else 503)

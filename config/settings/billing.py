@@ -1,0 +1,15 @@
+"""Billing backend and dj-stripe (public schema only)."""
+
+from config.env import env
+
+BILLING_BACKEND = env("BILLING_BACKEND", default="local")
+
+STRIPE_LIVE_MODE = env.bool("STRIPE_LIVE_MODE", default=False)
+DJSTRIPE_WEBHOOK_SECRET = env("DJSTRIPE_WEBHOOK_SECRET", default="")
+DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
+DJSTRIPE_USE_NATIVE_JSONFIELD = True
+DJSTRIPE_SUBSCRIBER_MODEL = "tenants.Tenant"
+# dj-stripe's own migration 0002 replays ~500 operations on every `migrate` of every schema
+# (~60 s each). We ship one freshly generated initial migration instead; see docs/operations.md
+# ("Upgrading dj-stripe") for how to regenerate it.
+MIGRATION_MODULES = {"djstripe": "billing.djstripe_migrations"}

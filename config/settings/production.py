@@ -1,0 +1,26 @@
+"""Production: secure cookies, HSTS, HTTPS links, hosts restricted to the platform's domains."""
+
+from config.settings.base import *  # noqa: F401,F403
+from config.settings.base import PLATFORM_DOMAIN
+from config.env import env
+
+DEBUG = False
+SECRET_KEY = env("DJANGO_SECRET_KEY")  # no default: refuse to start without a real key
+# Tenants answer on `<slug>.<PLATFORM_DOMAIN>`; custom domains are appended via the env var.
+ALLOWED_HOSTS = [PLATFORM_DOMAIN, f".{PLATFORM_DOMAIN}", *env.list("EXTRA_ALLOWED_HOSTS", default=[])]
+PLATFORM_URL_SCHEME = "https"
+PLATFORM_URL_PORT = env("PLATFORM_URL_PORT", default="")
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+X_FRAME_OPTIONS = "DENY"
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")

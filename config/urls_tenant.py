@@ -1,0 +1,12 @@
+"""A tenant host (`<slug>.PLATFORM_DOMAIN`): the customer portal and, later, the tenant API."""
+
+from django.urls import include, path
+
+from config.urls_common import urlpatterns as common_urlpatterns
+
+urlpatterns = [
+    *common_urlpatterns,
+    path("accounts/", include("accounts.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("", include("portal.urls")),
+]

@@ -1,0 +1,101 @@
+"""Suite-wide fixtures: the test database with its tenant template, two committed tenants,
+per-tenant test clients, and a live server for browser tests.
+
+Tenants are created once per session by cloning the template schema (~0.1 s each). Tests run
+inside pytest-django's transaction, so what they write is rolled back, schemas included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.core.cache import caches
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import schema_context
+
+from accounts.models import Role, User
+from audit.services import Actor
+from tenants.models import Tenant, TenantStatus
+from tenants.services import tenant_provision
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@dataclass(frozen=True)
+class TenantFixture:
+    tenant: Tenant
+    host: str
+    owner_email: str
+
+    @property
+    def schema(self) -> str:
+        return self.tenant.schema_name
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """The pytest-django test database, plus the template schema tenants are cloned from."""
+    with django_db_blocker.unblock():
+        call_command("sync_tenant_template", verbosity=0)
+    yield
+
+
+def _provision(slug: str, plan: str, status: str) -> TenantFixture:
+    provisioned = tenant_provision(slug=slug, name=f"{slug.title()} Ltd", owner_email=f"owner@{slug}.test",
+                                   owner_password=PASSWORD, plan_code=plan, status=status,
+                                   actor=Actor.system("tests"))
+    return TenantFixture(tenant=provisioned.tenant, host=provisioned.domain.domain, owner_email=f"owner@{slug}.test")
+
+
+@pytest.fixture(scope="session")
+def two_tenants(django_db_setup: None, django_db_blocker) -> tuple[TenantFixture, TenantFixture]:  # type: ignore[no-untyped-def]
+    with django_db_blocker.unblock():
+        return (_provision("alpha", "professional", TenantStatus.ACTIVE),
+                _provision("beta", "starter", TenantStatus.TRIALING))
+
+
+@pytest.fixture
+def tenant_a(two_tenants: tuple[TenantFixture, TenantFixture], db: None) -> TenantFixture:
+    return two_tenants[0]
+
+
+@pytest.fixture
+def tenant_b(two_tenants: tuple[TenantFixture, TenantFixture], db: None) -> TenantFixture:
+    return two_tenants[1]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_schema_and_cache() -> Iterator[None]:
+    """Every test starts and ends on the public schema with empty (test-only) Redis caches."""
+    caches["default"].clear()
+    yield
+    connection.set_schema_to_public()
+    caches["default"].clear()
+
+
+def client_for(host: str) -> Client:
+    return Client(HTTP_HOST=host)
+
+
+@pytest.fixture
+def public_client() -> Client:
+    return client_for("localhost")
+
+
+def make_member(tenant: TenantFixture, *, email: str, role: str = Role.MEMBER) -> User:
+    from accounts.services import user_create
+
+    with schema_context(tenant.schema):
+        return user_create(email=email, password=PASSWORD, role=role, email_verified=True)
+
+
+def signed_in_client(tenant: TenantFixture, email: str | None = None) -> Client:
+    client = client_for(tenant.host)
+    with schema_context(tenant.schema):
+        user = User.objects.get(email=email or tenant.owner_email)
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return client

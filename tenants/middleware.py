@@ -1,0 +1,77 @@
+"""Request → tenant routing, and the gate that keeps suspended/cancelled tenants read-only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django_tenants.middleware.main import TenantMainMiddleware
+
+from config.errors import PROBLEM_CONTENT_TYPE, TenantCancelled, TenantSuspended, problem_body
+from tenants.models import TenantStatus
+from tenants.routing import tenant_for_hostname
+
+# Paths answered the same on every host (load balancer probes, metrics scraping).
+HOST_INDEPENDENT_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+def public_hostnames() -> frozenset[str]:
+    return frozenset({settings.PLATFORM_DOMAIN, *getattr(settings, "PUBLIC_EXTRA_HOSTS", ())})
+
+
+class TenantRoutingMiddleware(TenantMainMiddleware):
+    """Route `<PLATFORM_DOMAIN>` to the public site and `<slug>.<PLATFORM_DOMAIN>` (or a tenant's
+    own domain) to that tenant. Anything else — unknown or deleted — gets a plain 404 page,
+    never the public site or another tenant."""
+
+    def process_request(self, request: HttpRequest) -> HttpResponse | None:
+        connection.set_schema_to_public()
+        try:
+            hostname = self.hostname_from_request(request)
+        except Exception:  # DisallowedHost and malformed Host headers
+            return _unknown_host(request)
+        if hostname in public_hostnames() or request.path in HOST_INDEPENDENT_PATHS:
+            request.tenant = connection.tenant
+            self.setup_url_routing(request, force_public=True)
+            return None
+        tenant = tenant_for_hostname(hostname)
+        if tenant is None or tenant.is_deleted:
+            return _unknown_host(request)
+        tenant.domain_url = hostname
+        request.tenant = tenant
+        connection.set_tenant(tenant)
+        self.setup_url_routing(request)
+        return None
+
+
+def _unknown_host(request: HttpRequest) -> HttpResponse:
+    return render(request, "errors/unknown_host.html", {"platform_domain": settings.PLATFORM_DOMAIN}, status=404)
+
+
+# Paths a suspended or cancelled tenant can still use: sign in/out and settle billing.
+LOCKED_TENANT_ALLOWED_PREFIXES = ("/billing/", "/accounts/", "/static/", "/healthz", "/readyz", "/i18n/")
+
+
+class TenantStatusMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        tenant = getattr(request, "tenant", None)
+        status = getattr(tenant, "status", None)
+        if status in (TenantStatus.SUSPENDED, TenantStatus.CANCELLED) and not request.path.startswith(
+            LOCKED_TENANT_ALLOWED_PREFIXES
+        ):
+            return self._locked_response(request, status)
+        return self.get_response(request)
+
+    @staticmethod
+    def _locked_response(request: HttpRequest, status: str) -> HttpResponse:
+        error = TenantCancelled() if status == TenantStatus.CANCELLED else TenantSuspended()
+        if request.path.startswith("/api/"):
+            body = problem_body(status=error.status, code=error.code, title=error.title, detail=error.detail)
+            return JsonResponse(body, status=error.status, content_type=PROBLEM_CONTENT_TYPE)
+        return render(request, "portal/locked.html", {"tenant_status": status}, status=403)

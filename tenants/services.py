@@ -1,0 +1,205 @@
+"""Every write to tenants: provisioning, the status state machine, deletion and purge."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from accounts.models import Role, User
+from accounts.services import user_create
+from audit.services import Actor, audit_record
+from billing.models import Plan
+from billing.selectors import plan_get
+from config.errors import Conflict, InvalidTransition, ValidationFailed
+from tenants.models import Domain, Tenant, TenantStatus
+from tenants.routing import routing_cache_forget
+from tenants.slugs import schema_name_for, slug_problems
+
+logger = logging.getLogger(__name__)
+
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    TenantStatus.TRIALING: frozenset({TenantStatus.ACTIVE, TenantStatus.PAST_DUE, TenantStatus.SUSPENDED, TenantStatus.CANCELLED}),
+    TenantStatus.ACTIVE: frozenset({TenantStatus.PAST_DUE, TenantStatus.SUSPENDED, TenantStatus.CANCELLED}),
+    TenantStatus.PAST_DUE: frozenset({TenantStatus.ACTIVE, TenantStatus.SUSPENDED, TenantStatus.CANCELLED}),
+    TenantStatus.SUSPENDED: frozenset({TenantStatus.ACTIVE, TenantStatus.CANCELLED}),
+    TenantStatus.CANCELLED: frozenset({TenantStatus.ACTIVE}),
+}
+
+
+@dataclass(frozen=True)
+class ProvisionedTenant:
+    tenant: Tenant
+    domain: Domain
+    owner: User
+
+
+def tenant_domain_for(slug: str) -> str:
+    return f"{slug}.{settings.PLATFORM_DOMAIN}"
+
+
+def tenant_validate_new_slug(slug: str) -> None:
+    """Raise `ValidationFailed` (field `slug`) unless `slug` is well-formed, unreserved and free."""
+    problems = slug_problems(slug)
+    if not problems and (
+        Tenant.objects.filter(slug=slug).exists() or Domain.objects.filter(domain=tenant_domain_for(slug)).exists()
+    ):
+        problems = [f"The address “{slug}” is already taken."]
+    if problems:
+        raise ValidationFailed(problems[0], errors={"slug": problems})
+
+
+def _plan_or_error(plan_code: str) -> Plan:
+    plan = plan_get(code=plan_code)
+    if plan is None:
+        raise ValidationFailed(f"Unknown plan “{plan_code}”.", errors={"plan": [f"Unknown plan “{plan_code}”."]})
+    return plan
+
+
+def tenant_provision(
+    *,
+    slug: str,
+    name: str,
+    owner_email: str,
+    owner_password: str | None,
+    plan_code: str,
+    actor: Actor,
+    status: str = TenantStatus.TRIALING,
+    owner_name: str = "",
+    locale: str = "en",
+    industry: str = "",
+) -> ProvisionedTenant:
+    """Create a tenant with its schema (cloned from the template), primary domain and owner.
+
+    All or nothing: the tenant row, schema, domain and owner are created in one transaction
+    (PostgreSQL DDL is transactional), so a failure leaves no half-made tenant behind.
+    Raises `ValidationFailed` for a bad slug, name, plan or owner email/password.
+    """
+    slug = slug.strip().lower()
+    name = name.strip()
+    if not name:
+        raise ValidationFailed("A company name is required.", errors={"name": ["This field is required."]})
+    tenant_validate_new_slug(slug)
+    plan = _plan_or_error(plan_code)
+    now = timezone.now()
+    with transaction.atomic():
+        tenant = Tenant.objects.create(
+            slug=slug, name=name, schema_name=schema_name_for(slug), plan=plan, status=status,
+            trial_ends_at=now + timedelta(days=settings.DEFAULT_TRIAL_DAYS) if status == TenantStatus.TRIALING else None,
+            locale=locale, industry=industry, billing_email=owner_email,
+        )
+        tenant.create_schema()
+        domain = Domain.objects.create(domain=tenant_domain_for(slug), tenant=tenant, is_primary=True)
+        with schema_context(tenant.schema_name):
+            owner = user_create(email=owner_email, password=owner_password or None, full_name=owner_name,
+                                role=Role.OWNER, email_verified=True)
+            audit_record(action="tenant.created", actor=actor, target=tenant, data={"plan": plan.code})
+        audit_record(action="tenant.created", actor=actor, target=tenant, tenant_slug=slug,
+                     data={"plan": plan.code, "status": status})
+    routing_cache_forget(hostnames=[domain.domain])
+    logger.info("tenant provisioned slug=%s plan=%s", slug, plan.code)
+    return ProvisionedTenant(tenant=tenant, domain=domain, owner=owner)
+
+
+def tenant_transition(*, tenant: Tenant, to_status: str, actor: Actor, reason: str = "") -> Tenant:
+    """Move `tenant` to `to_status` if the state machine allows it; record it in the audit trail.
+
+    Raises `InvalidTransition` for a move the state machine forbids (or on a deleted tenant).
+    """
+    with transaction.atomic():
+        tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        from_status = tenant.status
+        if tenant.is_deleted:
+            raise InvalidTransition("This tenant is scheduled for deletion; restore it first.")
+        if to_status not in ALLOWED_TRANSITIONS.get(from_status, frozenset()):
+            raise InvalidTransition(f"A {from_status} tenant cannot become {to_status}.",
+                                    extra={"from_status": from_status, "to_status": to_status})
+        tenant.status = to_status
+        tenant.save(update_fields=["status", "updated_at"])
+        audit_record(action="tenant.status_changed", actor=actor, target=tenant, tenant_slug=tenant.slug,
+                     data={"from": from_status, "to": to_status, "reason": reason})
+    routing_cache_forget(tenant=tenant)
+    logger.info("tenant %s status %s -> %s", tenant.slug, from_status, to_status)
+    return tenant
+
+
+def tenant_suspend(*, tenant: Tenant, actor: Actor, reason: str = "") -> Tenant:
+    return tenant_transition(tenant=tenant, to_status=TenantStatus.SUSPENDED, actor=actor, reason=reason)
+
+
+def tenant_reactivate(*, tenant: Tenant, actor: Actor, reason: str = "") -> Tenant:
+    return tenant_transition(tenant=tenant, to_status=TenantStatus.ACTIVE, actor=actor, reason=reason)
+
+
+def tenant_cancel(*, tenant: Tenant, actor: Actor, reason: str = "") -> Tenant:
+    return tenant_transition(tenant=tenant, to_status=TenantStatus.CANCELLED, actor=actor, reason=reason)
+
+
+def tenant_request_deletion(*, tenant: Tenant, confirm_slug: str, actor: Actor, grace_days: int | None = None) -> Tenant:
+    """Take the tenant offline now and schedule its schema to be dropped after the grace period.
+
+    `confirm_slug` must repeat the tenant's slug: deletion is never one click away.
+    """
+    if confirm_slug != tenant.slug:
+        raise ValidationFailed("Type the tenant's slug to confirm deletion.",
+                               errors={"confirm_slug": [f"Type “{tenant.slug}” to confirm."]})
+    grace = settings.TENANT_DELETION_GRACE_DAYS if grace_days is None else grace_days
+    if grace < 0:
+        raise ValidationFailed("The grace period cannot be negative.", errors={"grace_days": ["Must be 0 or more."]})
+    if tenant.is_deleted:
+        raise Conflict("This tenant is already scheduled for deletion.")
+    now = timezone.now()
+    tenant.deletion_requested_at = now
+    tenant.purge_after = now + timedelta(days=grace)
+    tenant.save(update_fields=["deletion_requested_at", "purge_after", "updated_at"])
+    audit_record(action="tenant.deletion_requested", actor=actor, target=tenant, tenant_slug=tenant.slug,
+                 data={"purge_after": tenant.purge_after.isoformat()})
+    routing_cache_forget(tenant=tenant)
+    return tenant
+
+
+def tenant_restore(*, tenant: Tenant, actor: Actor) -> Tenant:
+    """Undo a deletion request during the grace period."""
+    if not tenant.is_deleted:
+        raise Conflict("This tenant is not scheduled for deletion.")
+    tenant.deletion_requested_at = None
+    tenant.purge_after = None
+    tenant.save(update_fields=["deletion_requested_at", "purge_after", "updated_at"])
+    audit_record(action="tenant.restored", actor=actor, target=tenant, tenant_slug=tenant.slug)
+    routing_cache_forget(tenant=tenant)
+    return tenant
+
+
+def tenant_purge(*, tenant: Tenant, actor: Actor) -> None:
+    """Drop the schema and remove the tenant for good. Only once the grace period is over."""
+    if not tenant.is_deleted or tenant.purge_after is None or tenant.purge_after > timezone.now():
+        raise Conflict("Only a tenant whose deletion grace period has ended can be purged.")
+    slug, schema = tenant.slug, tenant.schema_name
+    routing_cache_forget(tenant=tenant)
+    with transaction.atomic():
+        Domain.objects.filter(tenant=tenant).delete()
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        Tenant.objects.filter(pk=tenant.pk).delete()
+        audit_record(action="tenant.purged", actor=actor, tenant_slug=slug, data={"schema": schema})
+    logger.info("tenant purged slug=%s schema=%s", slug, schema)
+
+
+def tenants_purge_due(*, actor: Actor | None = None) -> list[str]:
+    """Purge every tenant whose grace period has ended; returns their slugs."""
+    due = Tenant.objects.filter(deletion_requested_at__isnull=False, purge_after__lte=timezone.now())
+    purged = []
+    for tenant in due:
+        tenant_purge(tenant=tenant, actor=actor or Actor.system("deletion-scheduler"))
+        purged.append(tenant.slug)
+    return purged
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(12)

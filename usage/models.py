@@ -1,0 +1,1 @@
+"""Usage metering, quotas and alerts per tenant. Filled in by the Usage capability."""
