@@ -13,12 +13,12 @@ from dataclasses import dataclass
 import pytest
 from django.core.cache import caches
 from django.core.management import call_command
-from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_context
 
 from accounts.models import Role, User
 from audit.services import Actor
+from tenants.context import set_schema_to_public
 from tenants.models import Tenant, TenantStatus
 from tenants.services import tenant_provision
 
@@ -73,7 +73,7 @@ def _fresh_schema_and_cache() -> Iterator[None]:
     """Every test starts and ends on the public schema with empty (test-only) Redis caches."""
     caches["default"].clear()
     yield
-    connection.set_schema_to_public()
+    set_schema_to_public()
     caches["default"].clear()
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
-from django.db import connection
 from django.http import HttpRequest
+
+from tenants.context import connection_tenant
 
 
 class TenantAccountAdapter(DefaultAccountAdapter):
@@ -18,11 +19,11 @@ class TenantAccountAdapter(DefaultAccountAdapter):
         return False
 
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
-        tenant = getattr(connection, "tenant", None)
+        tenant = connection_tenant()
         context.setdefault("workspace_name", getattr(tenant, "name", "Agentry"))
         super().send_mail(template_prefix, email, context)
 
     def format_email_subject(self, subject: str) -> str:
-        tenant = getattr(connection, "tenant", None)
+        tenant = connection_tenant()
         name = getattr(tenant, "name", None)
         return f"[{name}] {subject}" if name else subject

@@ -18,8 +18,15 @@ class Permission(StrEnum):
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     Role.OWNER: frozenset(Permission),
-    Role.ADMIN: frozenset({Permission.VIEW_PORTAL, Permission.EDIT_CONTENT, Permission.MANAGE_TEAM,
-                           Permission.MANAGE_SETTINGS, Permission.MANAGE_BILLING}),
+    Role.ADMIN: frozenset(
+        {
+            Permission.VIEW_PORTAL,
+            Permission.EDIT_CONTENT,
+            Permission.MANAGE_TEAM,
+            Permission.MANAGE_SETTINGS,
+            Permission.MANAGE_BILLING,
+        }
+    ),
     Role.MEMBER: frozenset({Permission.VIEW_PORTAL, Permission.EDIT_CONTENT}),
     Role.VIEWER: frozenset({Permission.VIEW_PORTAL}),
 }

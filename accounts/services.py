@@ -26,7 +26,9 @@ def _normalise_email(email: str) -> str:
     try:
         validate_email(email)
     except DjangoValidationError:
-        raise ValidationFailed("Enter a valid email address.", errors={"email": ["Enter a valid email address."]})
+        raise ValidationFailed(
+            "Enter a valid email address.", errors={"email": ["Enter a valid email address."]}
+        ) from None
     return email
 
 
@@ -34,7 +36,7 @@ def password_check(password: str, *, user: User | None = None) -> None:
     try:
         validate_password(password, user=user)
     except DjangoValidationError as exc:
-        raise ValidationFailed(exc.messages[0], errors={"password": list(exc.messages)})
+        raise ValidationFailed(exc.messages[0], errors={"password": list(exc.messages)}) from exc
 
 
 def user_create(
@@ -89,11 +91,18 @@ def invitation_create(*, email: str, role: str, invited_by: User) -> IssuedInvit
     with transaction.atomic():
         Invitation.objects.filter(email=email, accepted_at__isnull=True, revoked_at__isnull=True).update(revoked_at=now)
         invitation = Invitation.objects.create(
-            email=email, role=role, token_hash=_token_hash(token), invited_by=invited_by,
+            email=email,
+            role=role,
+            token_hash=_token_hash(token),
+            invited_by=invited_by,
             expires_at=now + timedelta(days=settings.INVITATION_EXPIRY_DAYS),
         )
-        audit_record(action="team.invited", actor=Actor.for_user(invited_by), target=invitation,
-                     data={"email": email, "role": role})
+        audit_record(
+            action="team.invited",
+            actor=Actor.for_user(invited_by),
+            target=invitation,
+            data={"email": email, "role": role},
+        )
     return IssuedInvitation(invitation=invitation, token=token)
 
 
@@ -122,8 +131,13 @@ def invitation_accept(*, token: str, password: str, full_name: str = "") -> User
         if former is not None:
             user = _member_readmit(former, invitation=invitation, password=password, full_name=full_name)
         else:
-            user = user_create(email=invitation.email, password=password, role=invitation.role,
-                               full_name=full_name, email_verified=True)
+            user = user_create(
+                email=invitation.email,
+                password=password,
+                role=invitation.role,
+                full_name=full_name,
+                email_verified=True,
+            )
         invitation.accepted_at = timezone.now()
         invitation.save(update_fields=["accepted_at"])
         audit_record(action="team.joined", actor=Actor.for_user(user), target=user, data={"role": user.role})
@@ -155,8 +169,12 @@ def member_change_role(*, member: User, role: str, actor_user: User) -> User:
         previous = member.role
         member.role = role
         member.save(update_fields=["role"])
-        audit_record(action="team.role_changed", actor=Actor.for_user(actor_user), target=member,
-                     data={"from": previous, "to": role})
+        audit_record(
+            action="team.role_changed",
+            actor=Actor.for_user(actor_user),
+            target=member,
+            data={"from": previous, "to": role},
+        )
     return member
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -73,8 +74,14 @@ class TenantCancelled(TenantSuspended):
 
 
 def problem_body(*, status: int, code: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
-    return {"type": f"https://docs.agentry.dev/errors#{code}", "title": title, "status": status,
-            "code": code, "detail": detail, **extra}
+    return {
+        "type": f"https://docs.agentry.dev/errors#{code}",
+        "title": title,
+        "status": status,
+        "code": code,
+        "detail": detail,
+        **extra,
+    }
 
 
 def _drf_code(exc: drf_exceptions.APIException) -> str:

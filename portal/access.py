@@ -7,18 +7,19 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from accounts.permissions import Permission, role_has
+from tenants.context import TenantHttpRequest
 
 
 def permission_required(permission: Permission) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @login_required
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not role_has(request.user.role, permission):  # type: ignore[union-attr]
+        def wrapped(request: TenantHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not role_has(request.user.role, permission):
                 return render(request, "errors/forbidden.html", status=403)
             return view(request, *args, **kwargs)
 

@@ -8,7 +8,9 @@ from tenants.slugs import SLUG_MAX_LENGTH, SLUG_MIN_LENGTH
 class SignupForm(forms.Form):
     company_name = forms.CharField(max_length=120, label="Company name")
     slug = forms.CharField(
-        min_length=SLUG_MIN_LENGTH, max_length=SLUG_MAX_LENGTH, label="Workspace address",
+        min_length=SLUG_MIN_LENGTH,
+        max_length=SLUG_MAX_LENGTH,
+        label="Workspace address",
         help_text="Lowercase letters, digits and hyphens. Your portal will live at <address>.",
     )
     email = forms.EmailField(label="Your work email")
@@ -18,7 +20,9 @@ class SignupForm(forms.Form):
     def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         plans = list(plan_list_public())
-        self.fields["plan"].choices = [(p.code, f"{p.name} — ${p.monthly_price:,.0f}/month") for p in plans]
+        plan_field = self.fields["plan"]
+        assert isinstance(plan_field, forms.ChoiceField)
+        plan_field.choices = [(p.code, f"{p.name} — ${p.monthly_price:,.0f}/month") for p in plans]
         if not self.is_bound and plans:
             self.initial.setdefault("plan", plans[0].code)
 
@@ -42,11 +46,12 @@ class ProfileForm(forms.Form):
 class InvitationAcceptForm(forms.Form):
     full_name = forms.CharField(max_length=150, required=False, label="Full name")
     password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
-    password_confirm = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-                                       label="Confirm password")
+    password_confirm = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}), label="Confirm password"
+    )
 
     def clean(self):  # type: ignore[no-untyped-def]
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("password") and data.get("password") != data.get("password_confirm"):
             self.add_error("password_confirm", "The two passwords do not match.")
         return data

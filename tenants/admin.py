@@ -7,6 +7,7 @@ from collections.abc import Callable
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -51,9 +52,7 @@ class DeletionForm(forms.Form):
     grace_days = forms.IntegerField(min_value=0, label="Grace period (days) before the schema is dropped")
 
 
-def _apply_each(
-    request: HttpRequest, queryset: QuerySet[Tenant], service: Callable[..., object], verb: str
-) -> None:
+def _apply_each(request: HttpRequest, queryset: QuerySet[Tenant], service: Callable[..., object], verb: str) -> None:
     actor = Actor.for_staff(request.user)
     done = 0
     for tenant in queryset:
@@ -73,8 +72,23 @@ class TenantAdmin(admin.ModelAdmin):
     search_fields = ("name", "slug", "schema_name", "domains__domain", "billing_email")
     inlines = [DomainInline]
     readonly_fields = ("schema_name", "status", "deletion_requested_at", "purge_after", "created_at", "updated_at")
-    fields = ("name", "slug", "schema_name", "status", "plan", "trial_ends_at", "locale", "timezone", "currency",
-              "industry", "billing_email", "deletion_requested_at", "purge_after", "created_at", "updated_at")
+    fields = (
+        "name",
+        "slug",
+        "schema_name",
+        "status",
+        "plan",
+        "trial_ends_at",
+        "locale",
+        "timezone",
+        "currency",
+        "industry",
+        "billing_email",
+        "deletion_requested_at",
+        "purge_after",
+        "created_at",
+        "updated_at",
+    )
     actions = ["suspend", "reactivate", "cancel", "request_deletion", "restore", "purge"]
     date_hierarchy = "created_at"
 
@@ -126,20 +140,34 @@ class TenantAdmin(admin.ModelAdmin):
             messages.error(request, "Delete one tenant at a time.")
             return None
         tenant = queryset.get()
-        form = DeletionForm(request.POST if "confirm_slug" in request.POST else None,
-                            initial={"grace_days": settings.TENANT_DELETION_GRACE_DAYS})
+        form = DeletionForm(
+            request.POST if "confirm_slug" in request.POST else None,
+            initial={"grace_days": settings.TENANT_DELETION_GRACE_DAYS},
+        )
         if form.is_bound and form.is_valid():
             try:
-                tenant_request_deletion(tenant=tenant, confirm_slug=form.cleaned_data["confirm_slug"],
-                                        grace_days=form.cleaned_data["grace_days"], actor=Actor.for_staff(request.user))
+                tenant_request_deletion(
+                    tenant=tenant,
+                    confirm_slug=form.cleaned_data["confirm_slug"],
+                    grace_days=form.cleaned_data["grace_days"],
+                    actor=Actor.for_staff(request.user),
+                )
             except ApplicationError as error:
                 form.add_error(None, error.detail)
             else:
-                messages.success(request, f"{tenant.slug} is offline; its schema will be dropped after "
-                                          f"{tenant.purge_after:%Y-%m-%d %H:%M} UTC.")
+                messages.success(
+                    request,
+                    f"{tenant.slug} is offline; its schema will be dropped after "
+                    f"{tenant.purge_after:%Y-%m-%d %H:%M} UTC.",
+                )
                 return None
-        context = {**self.admin_site.each_context(request), "tenant": tenant, "form": form,
-                   "opts": self.model._meta, "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME}
+        context = {
+            **self.admin_site.each_context(request),
+            "tenant": tenant,
+            "form": form,
+            "opts": self.model._meta,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
         return TemplateResponse(request, "admin/tenants/confirm_deletion.html", context)
 
 

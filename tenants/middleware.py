@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from config.errors import PROBLEM_CONTENT_TYPE, TenantCancelled, TenantSuspended, problem_body
+from tenants.context import connection_tenant, set_schema_to_public, set_tenant
 from tenants.models import TenantStatus
 from tenants.routing import tenant_for_hostname
 
@@ -28,21 +28,21 @@ class TenantRoutingMiddleware(TenantMainMiddleware):
     never the public site or another tenant."""
 
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
-        connection.set_schema_to_public()
+        set_schema_to_public()
         try:
             hostname = self.hostname_from_request(request)
         except Exception:  # DisallowedHost and malformed Host headers
             return _unknown_host(request)
         if hostname in public_hostnames() or request.path in HOST_INDEPENDENT_PATHS:
-            request.tenant = connection.tenant
+            request.tenant = connection_tenant()  # type: ignore[attr-defined]  # public placeholder
             self.setup_url_routing(request, force_public=True)
             return None
         tenant = tenant_for_hostname(hostname)
         if tenant is None or tenant.is_deleted:
             return _unknown_host(request)
         tenant.domain_url = hostname
-        request.tenant = tenant
-        connection.set_tenant(tenant)
+        request.tenant = tenant  # type: ignore[attr-defined]
+        set_tenant(tenant)
         self.setup_url_routing(request)
         return None
 

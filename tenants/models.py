@@ -8,6 +8,8 @@ from django_tenants.clone import CloneSchema
 from django_tenants.models import DomainMixin, TenantMixin
 from django_tenants.utils import get_tenant_base_schema, schema_context
 
+from tenants.context import set_schema_to_public
+
 
 class TenantStatus(models.TextChoices):
     TRIALING = "trialing", "Trialing"
@@ -72,9 +74,8 @@ class Tenant(TenantMixin):
         if pending:
             from django.core.management import call_command
 
-            call_command("migrate_schemas", tenant=True, schema_name=self.schema_name,
-                         interactive=False, verbosity=0)
-        connection.set_schema_to_public()
+            call_command("migrate_schemas", tenant=True, schema_name=self.schema_name, interactive=False, verbosity=0)
+        set_schema_to_public()
         return True
 
 

@@ -25,7 +25,9 @@ from tenants.slugs import schema_name_for, slug_problems
 logger = logging.getLogger(__name__)
 
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
-    TenantStatus.TRIALING: frozenset({TenantStatus.ACTIVE, TenantStatus.PAST_DUE, TenantStatus.SUSPENDED, TenantStatus.CANCELLED}),
+    TenantStatus.TRIALING: frozenset(
+        {TenantStatus.ACTIVE, TenantStatus.PAST_DUE, TenantStatus.SUSPENDED, TenantStatus.CANCELLED}
+    ),
     TenantStatus.ACTIVE: frozenset({TenantStatus.PAST_DUE, TenantStatus.SUSPENDED, TenantStatus.CANCELLED}),
     TenantStatus.PAST_DUE: frozenset({TenantStatus.ACTIVE, TenantStatus.SUSPENDED, TenantStatus.CANCELLED}),
     TenantStatus.SUSPENDED: frozenset({TenantStatus.ACTIVE, TenantStatus.CANCELLED}),
@@ -90,18 +92,36 @@ def tenant_provision(
     now = timezone.now()
     with transaction.atomic():
         tenant = Tenant.objects.create(
-            slug=slug, name=name, schema_name=schema_name_for(slug), plan=plan, status=status,
-            trial_ends_at=now + timedelta(days=settings.DEFAULT_TRIAL_DAYS) if status == TenantStatus.TRIALING else None,
-            locale=locale, industry=industry, billing_email=owner_email,
+            slug=slug,
+            name=name,
+            schema_name=schema_name_for(slug),
+            plan=plan,
+            status=status,
+            trial_ends_at=now + timedelta(days=settings.DEFAULT_TRIAL_DAYS)
+            if status == TenantStatus.TRIALING
+            else None,
+            locale=locale,
+            industry=industry,
+            billing_email=owner_email,
         )
         tenant.create_schema()
         domain = Domain.objects.create(domain=tenant_domain_for(slug), tenant=tenant, is_primary=True)
         with schema_context(tenant.schema_name):
-            owner = user_create(email=owner_email, password=owner_password or None, full_name=owner_name,
-                                role=Role.OWNER, email_verified=True)
+            owner = user_create(
+                email=owner_email,
+                password=owner_password or None,
+                full_name=owner_name,
+                role=Role.OWNER,
+                email_verified=True,
+            )
             audit_record(action="tenant.created", actor=actor, target=tenant, data={"plan": plan.code})
-        audit_record(action="tenant.created", actor=actor, target=tenant, tenant_slug=slug,
-                     data={"plan": plan.code, "status": status})
+        audit_record(
+            action="tenant.created",
+            actor=actor,
+            target=tenant,
+            tenant_slug=slug,
+            data={"plan": plan.code, "status": status},
+        )
     routing_cache_forget(hostnames=[domain.domain])
     logger.info("tenant provisioned slug=%s plan=%s", slug, plan.code)
     return ProvisionedTenant(tenant=tenant, domain=domain, owner=owner)
@@ -118,12 +138,19 @@ def tenant_transition(*, tenant: Tenant, to_status: str, actor: Actor, reason: s
         if tenant.is_deleted:
             raise InvalidTransition("This tenant is scheduled for deletion; restore it first.")
         if to_status not in ALLOWED_TRANSITIONS.get(from_status, frozenset()):
-            raise InvalidTransition(f"A {from_status} tenant cannot become {to_status}.",
-                                    extra={"from_status": from_status, "to_status": to_status})
+            raise InvalidTransition(
+                f"A {from_status} tenant cannot become {to_status}.",
+                extra={"from_status": from_status, "to_status": to_status},
+            )
         tenant.status = to_status
         tenant.save(update_fields=["status", "updated_at"])
-        audit_record(action="tenant.status_changed", actor=actor, target=tenant, tenant_slug=tenant.slug,
-                     data={"from": from_status, "to": to_status, "reason": reason})
+        audit_record(
+            action="tenant.status_changed",
+            actor=actor,
+            target=tenant,
+            tenant_slug=tenant.slug,
+            data={"from": from_status, "to": to_status, "reason": reason},
+        )
     routing_cache_forget(tenant=tenant)
     logger.info("tenant %s status %s -> %s", tenant.slug, from_status, to_status)
     return tenant
@@ -141,14 +168,18 @@ def tenant_cancel(*, tenant: Tenant, actor: Actor, reason: str = "") -> Tenant:
     return tenant_transition(tenant=tenant, to_status=TenantStatus.CANCELLED, actor=actor, reason=reason)
 
 
-def tenant_request_deletion(*, tenant: Tenant, confirm_slug: str, actor: Actor, grace_days: int | None = None) -> Tenant:
+def tenant_request_deletion(
+    *, tenant: Tenant, confirm_slug: str, actor: Actor, grace_days: int | None = None
+) -> Tenant:
     """Take the tenant offline now and schedule its schema to be dropped after the grace period.
 
     `confirm_slug` must repeat the tenant's slug: deletion is never one click away.
     """
     if confirm_slug != tenant.slug:
-        raise ValidationFailed("Type the tenant's slug to confirm deletion.",
-                               errors={"confirm_slug": [f"Type “{tenant.slug}” to confirm."]})
+        raise ValidationFailed(
+            "Type the tenant's slug to confirm deletion.",
+            errors={"confirm_slug": [f"Type “{tenant.slug}” to confirm."]},
+        )
     grace = settings.TENANT_DELETION_GRACE_DAYS if grace_days is None else grace_days
     if grace < 0:
         raise ValidationFailed("The grace period cannot be negative.", errors={"grace_days": ["Must be 0 or more."]})
@@ -158,8 +189,13 @@ def tenant_request_deletion(*, tenant: Tenant, confirm_slug: str, actor: Actor, 
     tenant.deletion_requested_at = now
     tenant.purge_after = now + timedelta(days=grace)
     tenant.save(update_fields=["deletion_requested_at", "purge_after", "updated_at"])
-    audit_record(action="tenant.deletion_requested", actor=actor, target=tenant, tenant_slug=tenant.slug,
-                 data={"purge_after": tenant.purge_after.isoformat()})
+    audit_record(
+        action="tenant.deletion_requested",
+        actor=actor,
+        target=tenant,
+        tenant_slug=tenant.slug,
+        data={"purge_after": tenant.purge_after.isoformat()},
+    )
     routing_cache_forget(tenant=tenant)
     return tenant
 

@@ -1,10 +1,10 @@
 """Settings shared by every stage. Topic modules are star-imported so each stays short."""
 
-from config.settings.core import *  # noqa: F401,F403
-from config.settings.tenancy import *  # noqa: F401,F403
-from config.settings.database import *  # noqa: F401,F403
-from config.settings.auth import *  # noqa: F401,F403
-from config.settings.api import *  # noqa: F401,F403
-from config.settings.tasks import *  # noqa: F401,F403
-from config.settings.billing import *  # noqa: F401,F403
-from config.settings.logs import *  # noqa: F401,F403
+from config.settings.api import *
+from config.settings.auth import *
+from config.settings.billing import *
+from config.settings.core import *
+from config.settings.database import *
+from config.settings.logs import *
+from config.settings.tasks import *
+from config.settings.tenancy import *

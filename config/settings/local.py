@@ -1,3 +1,3 @@
 """Local development (`make run`). DEBUG stays off unless DJANGO_DEBUG=true."""
 
-from config.settings.base import *  # noqa: F401,F403
+from config.settings.base import *

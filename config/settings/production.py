@@ -1,8 +1,8 @@
 """Production: secure cookies, HSTS, HTTPS links, hosts restricted to the platform's domains."""
 
-from config.settings.base import *  # noqa: F401,F403
-from config.settings.base import PLATFORM_DOMAIN
 from config.env import env
+from config.settings.base import *
+from config.settings.base import PLATFORM_DOMAIN
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")  # no default: refuse to start without a real key

@@ -1,8 +1,8 @@
 """Test settings: real PostgreSQL and Redis, but fast hashing, in-memory mail, separate Redis DBs."""
 
-from config.settings.base import *  # noqa: F401,F403
-from config.settings.base import CACHES
 from config.env import env
+from config.settings.base import *
+from config.settings.base import CACHES
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -16,7 +16,7 @@ CACHES["default"]["LOCATION"] = env("TEST_CACHE_URL", default="redis://127.0.0.1
 CACHES["routing"]["LOCATION"] = CACHES["default"]["LOCATION"]
 CELERY_BROKER_URL = env("TEST_CELERY_BROKER_URL", default="redis://127.0.0.1:6379/15")
 CELERY_RESULT_BACKEND = CELERY_BROKER_URL
-ACCOUNT_RATE_LIMITS = False
+ACCOUNT_RATE_LIMITS = False  # type: ignore[assignment]  # allauth: False disables every limit
 TENANT_ROUTING_CACHE_SECONDS = 300
 # Serve static files from the app folders (no collectstatic in tests; browser tests need CSS/JS).
 WHITENOISE_USE_FINDERS = True

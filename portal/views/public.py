@@ -27,19 +27,26 @@ def pricing(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     """Create a trialing tenant and hand the new owner, signed in, to their portal."""
-    form = SignupForm(request.POST or None, initial={"plan": request.GET.get("plan")} if request.GET.get("plan") else None)
+    form = SignupForm(
+        request.POST or None, initial={"plan": request.GET.get("plan")} if request.GET.get("plan") else None
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             provisioned = tenant_provision(
-                slug=data["slug"], name=data["company_name"], owner_email=data["email"],
-                owner_password=data["password"], plan_code=data["plan"], actor=Actor.system("signup"),
+                slug=data["slug"],
+                name=data["company_name"],
+                owner_email=data["email"],
+                owner_password=data["password"],
+                plan_code=data["plan"],
+                actor=Actor.system("signup"),
             )
         except ApplicationError as error:
             form_add_service_error(form, error)
         else:
             token = handoff_token_issue(schema_name=provisioned.tenant.schema_name, user_id=provisioned.owner.pk)
-            return redirect(tenant_url(domain=provisioned.domain.domain, path=f"/accounts/handoff/?token={token}",
-                                       request=request))
+            return redirect(
+                tenant_url(domain=provisioned.domain.domain, path=f"/accounts/handoff/?token={token}", request=request)
+            )
     status = 400 if form.is_bound and form.errors else 200
     return render(request, "portal/public/signup.html", {"form": form}, status=status)

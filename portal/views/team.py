@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.mail import send_mail
-from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -19,14 +18,19 @@ from config.errors import ApplicationError
 from portal.access import permission_required
 from portal.errors import form_add_service_error, message_service_error
 from portal.forms import InviteForm, RoleForm
+from tenants.context import TenantHttpRequest
 
 
-def _send_invitation_email(request: HttpRequest, issued: IssuedInvitation) -> None:
+def _send_invitation_email(request: TenantHttpRequest, issued: IssuedInvitation) -> None:
     link = request.build_absolute_uri(reverse("accounts:invitation_accept", args=[issued.token]))
-    context = {"link": link, "invitation": issued.invitation, "workspace_name": connection.tenant.name,
-               "inviter": request.user}
+    context = {
+        "link": link,
+        "invitation": issued.invitation,
+        "workspace_name": request.tenant.name,
+        "inviter": request.user,
+    }
     send_mail(
-        subject=f"[{connection.tenant.name}] You're invited to join the team",
+        subject=f"[{request.tenant.name}] You're invited to join the team",
         message=render_to_string("accounts/email/invitation.txt", context),
         html_message=render_to_string("accounts/email/invitation.html", context),
         from_email=None,
@@ -35,20 +39,25 @@ def _send_invitation_email(request: HttpRequest, issued: IssuedInvitation) -> No
 
 
 @permission_required(Permission.VIEW_PORTAL)
-def team(request: HttpRequest) -> HttpResponse:
+def team(request: TenantHttpRequest) -> HttpResponse:
     form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            issued = invitation_create(email=form.cleaned_data["email"], role=form.cleaned_data["role"],
-                                       invited_by=request.user)  # type: ignore[arg-type]
+            issued = invitation_create(
+                email=form.cleaned_data["email"], role=form.cleaned_data["role"], invited_by=request.user
+            )
         except ApplicationError as error:
             form_add_service_error(form, error)
         else:
             _send_invitation_email(request, issued)
             messages.success(request, f"Invitation sent to {issued.invitation.email}.")
             return redirect("portal:team")
-    context = {"form": form, "members": member_list(), "invitations": invitation_list_pending(),
-               "role_form": RoleForm()}
+    context = {
+        "form": form,
+        "members": member_list(),
+        "invitations": invitation_list_pending(),
+        "role_form": RoleForm(),
+    }
     return render(request, "portal/team.html", context, status=400 if form.errors else 200)
 
 
@@ -61,14 +70,14 @@ def _member_or_404(member_id: int) -> User:
 
 @require_POST
 @permission_required(Permission.MANAGE_TEAM)
-def member_role(request: HttpRequest, member_id: int) -> HttpResponse:
+def member_role(request: TenantHttpRequest, member_id: int) -> HttpResponse:
     member = _member_or_404(member_id)
     form = RoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose a valid role.")
         return redirect("portal:team")
     try:
-        member_change_role(member=member, role=form.cleaned_data["role"], actor_user=request.user)  # type: ignore[arg-type]
+        member_change_role(member=member, role=form.cleaned_data["role"], actor_user=request.user)
     except ApplicationError as error:
         message_service_error(request, error)
     else:
@@ -78,10 +87,10 @@ def member_role(request: HttpRequest, member_id: int) -> HttpResponse:
 
 @require_POST
 @permission_required(Permission.MANAGE_TEAM)
-def member_delete(request: HttpRequest, member_id: int) -> HttpResponse:
+def member_delete(request: TenantHttpRequest, member_id: int) -> HttpResponse:
     member = _member_or_404(member_id)
     try:
-        member_remove(member=member, actor_user=request.user)  # type: ignore[arg-type]
+        member_remove(member=member, actor_user=request.user)
     except ApplicationError as error:
         message_service_error(request, error)
     else:
@@ -91,12 +100,12 @@ def member_delete(request: HttpRequest, member_id: int) -> HttpResponse:
 
 @require_POST
 @permission_required(Permission.MANAGE_TEAM)
-def invitation_delete(request: HttpRequest, invitation_id: int) -> HttpResponse:
+def invitation_delete(request: TenantHttpRequest, invitation_id: int) -> HttpResponse:
     invitation = invitation_get(invitation_id=invitation_id)
     if invitation is None:
         raise Http404
     try:
-        invitation_revoke(invitation=invitation, actor_user=request.user)  # type: ignore[arg-type]
+        invitation_revoke(invitation=invitation, actor_user=request.user)
     except ApplicationError as error:
         message_service_error(request, error)
     else:

@@ -31,11 +31,11 @@ class Command(BaseCommand):
         parser.add_argument("--slug", required=True)
         parser.add_argument("--name", required=True)
         parser.add_argument("--owner-email", required=True)
-        parser.add_argument("--owner-password", default=None,
-                            help="Omit to generate one (printed once).")
+        parser.add_argument("--owner-password", default=None, help="Omit to generate one (printed once).")
         parser.add_argument("--plan", default="starter")
-        parser.add_argument("--status", default=TenantStatus.TRIALING,
-                            choices=[TenantStatus.TRIALING, TenantStatus.ACTIVE])
+        parser.add_argument(
+            "--status", default=TenantStatus.TRIALING, choices=[TenantStatus.TRIALING, TenantStatus.ACTIVE]
+        )
         parser.add_argument("--json", action="store_true", help="Print one JSON object on stdout.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -47,8 +47,12 @@ class Command(BaseCommand):
             # Schema creation may print; --json promises a single object on stdout.
             with contextlib.redirect_stdout(io.StringIO()):
                 provisioned = tenant_provision(
-                    slug=options["slug"], name=options["name"], owner_email=options["owner_email"],
-                    owner_password=password, plan_code=options["plan"], status=options["status"],
+                    slug=options["slug"],
+                    name=options["name"],
+                    owner_email=options["owner_email"],
+                    owner_password=password,
+                    plan_code=options["plan"],
+                    status=options["status"],
                     actor=Actor.system("provision_tenant command"),
                 )
         except ApplicationError as error:

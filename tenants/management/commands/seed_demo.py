@@ -14,12 +14,25 @@ from tenants.services import tenant_provision
 
 DEMO_PASSWORD = "agentry-demo-2026"
 STAFF_EMAIL = "admin@agentry.local"
-DEMO_TENANTS = [
-    {"slug": "acme", "name": "Acme Corp", "plan_code": "professional", "status": TenantStatus.ACTIVE,
-     "owner_email": "owner@acme.test", "industry": "Retail",
-     "team": [("admin@acme.test", Role.ADMIN), ("member@acme.test", Role.MEMBER), ("viewer@acme.test", Role.VIEWER)]},
-    {"slug": "globex", "name": "Globex Inc", "plan_code": "starter", "status": TenantStatus.TRIALING,
-     "owner_email": "owner@globex.test", "industry": "Logistics", "team": []},
+DEMO_TENANTS: list[dict[str, Any]] = [
+    {
+        "slug": "acme",
+        "name": "Acme Corp",
+        "plan_code": "professional",
+        "status": TenantStatus.ACTIVE,
+        "owner_email": "owner@acme.test",
+        "industry": "Retail",
+        "team": [("admin@acme.test", Role.ADMIN), ("member@acme.test", Role.MEMBER), ("viewer@acme.test", Role.VIEWER)],
+    },
+    {
+        "slug": "globex",
+        "name": "Globex Inc",
+        "plan_code": "starter",
+        "status": TenantStatus.TRIALING,
+        "owner_email": "owner@globex.test",
+        "industry": "Logistics",
+        "team": [],
+    },
 ]
 
 
@@ -38,8 +51,9 @@ class Command(BaseCommand):
         if tenant_get(slug=spec["slug"]) is not None:
             self.stdout.write(f"tenant {spec['slug']} already exists")
             return
-        provisioned = tenant_provision(**spec, owner_password=DEMO_PASSWORD, owner_name="Demo Owner",
-                                       actor=Actor.system("seed_demo"))
+        provisioned = tenant_provision(
+            **spec, owner_password=DEMO_PASSWORD, owner_name="Demo Owner", actor=Actor.system("seed_demo")
+        )
         with schema_context(provisioned.tenant.schema_name):
             for email, role in team:
                 user_create(email=email, password=DEMO_PASSWORD, role=role, email_verified=True)

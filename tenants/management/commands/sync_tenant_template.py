@@ -8,6 +8,8 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 from django_tenants.utils import schema_exists
 
+from tenants.context import set_schema_to_public
+
 
 class Command(BaseCommand):
     help = "Create and migrate the tenant template schema (TENANT_BASE_SCHEMA). Safe to re-run."
@@ -18,6 +20,7 @@ class Command(BaseCommand):
             with connection.cursor() as cursor:
                 cursor.execute(f'CREATE SCHEMA "{schema}"')
             self.stdout.write(f"created schema {schema}")
-        call_command("migrate_schemas", tenant=True, schema_name=schema, interactive=False,
-                     verbosity=options["verbosity"])
-        connection.set_schema_to_public()
+        call_command(
+            "migrate_schemas", tenant=True, schema_name=schema, interactive=False, verbosity=options["verbosity"]
+        )
+        set_schema_to_public()

@@ -1,0 +1,105 @@
+"""Benchmark 3: what routing a request to its tenant costs, Redis-cached vs django-tenants' DB lookup.
+
+Two views of the same question:
+- middleware only: the routing middleware called directly with a RequestFactory request;
+- full request: GET /accounts/login/ on a tenant host through the whole middleware stack with
+  the test Client (anonymous, no session: the page itself needs no database).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from django.test import Client, RequestFactory, override_settings
+from django.test.utils import CaptureQueriesContext
+from django_tenants.middleware.main import TenantMainMiddleware
+
+from bench.provisioning import provision
+from bench.report import fmt_ratio, fmt_seconds, ratio, table
+from tenants.middleware import TenantRoutingMiddleware
+from tenants.models import Domain
+
+ROUTING_MIDDLEWARE = "tenants.middleware.TenantRoutingMiddleware"
+UNCACHED_MIDDLEWARE = "django_tenants.middleware.main.TenantMainMiddleware"
+FULL_REQUEST_PATH = "/accounts/login/"
+WARMUP = 100
+
+
+def tenant_host() -> str:
+    domain = Domain.objects.filter(tenant__slug__startswith="bench-").order_by("pk").first()
+    if domain is None:
+        provision("bench-routing")
+        domain = Domain.objects.get(tenant__slug="bench-routing")
+    return domain.domain
+
+
+def per_call_seconds(call: Callable[[], Any], n: int) -> tuple[float, float]:
+    """(mean seconds per call over `n` calls after a warm-up, database queries per call)."""
+    for _ in range(WARMUP):
+        call()
+    with CaptureQueriesContext(connection) as queries:
+        call()
+    started = time.perf_counter()
+    for _ in range(n):
+        call()
+    return (time.perf_counter() - started) / n, len(queries.captured_queries)
+
+
+def middleware_call(middleware_class: type[TenantMainMiddleware], host: str) -> Callable[[], Any]:
+    middleware = middleware_class(lambda request: HttpResponse())
+    factory = RequestFactory()
+
+    def call() -> HttpResponse:
+        request: HttpRequest = factory.get(FULL_REQUEST_PATH, HTTP_HOST=host)
+        response = middleware(request)
+        assert response.status_code == 200 and request.tenant.domain_url == host
+        return response
+
+    return call
+
+
+def full_request_call(routing_middleware: str, host: str) -> Callable[[], Any]:
+    stack = [routing_middleware if m == ROUTING_MIDDLEWARE else m for m in settings.MIDDLEWARE]
+    client = Client(HTTP_HOST=host)
+    with override_settings(MIDDLEWARE=stack):
+        client.handler.load_middleware()  # the client keeps this chain after the override ends
+
+    def call() -> None:
+        response = client.get(FULL_REQUEST_PATH)
+        assert response.status_code == 200, response.status_code
+
+    return call
+
+
+def run(*, n: int = 2000) -> tuple[dict[str, Any], str]:
+    host = tenant_host()
+    measured = {
+        "middleware_cached": ("middleware only: ours, Redis-cached hostname",
+                              middleware_call(TenantRoutingMiddleware, host)),
+        "middleware_uncached": ("middleware only: django-tenants, DB lookup",
+                                middleware_call(TenantMainMiddleware, host)),
+        "request_cached": (f"full GET {FULL_REQUEST_PATH}: ours, Redis-cached",
+                           full_request_call(ROUTING_MIDDLEWARE, host)),
+        "request_uncached": (f"full GET {FULL_REQUEST_PATH}: django-tenants, DB lookup",
+                             full_request_call(UNCACHED_MIDDLEWARE, host)),
+    }
+    rows: dict[str, dict[str, Any]] = {}
+    for key, (label, call) in measured.items():
+        seconds, queries = per_call_seconds(call, n)
+        rows[key] = {"label": label, "n": n, "per_request_s": seconds, "queries_per_request": queries}
+    for scope in ("middleware", "request"):
+        rows[f"{scope}_cached"]["uncached_over_cached"] = ratio(rows[f"{scope}_uncached"]["per_request_s"],
+                                                               rows[f"{scope}_cached"]["per_request_s"])
+    text = table(
+        f"3. Request routing on tenant host {host}, mean per request over N={n}",
+        ["variant", "per request", "queries", "uncached / cached"],
+        [[row["label"], fmt_seconds(row["per_request_s"]), row["queries_per_request"],
+          fmt_ratio(row.get("uncached_over_cached"))] for row in rows.values()],
+        notes=["queries = SQL statements per request (SET search_path included) after warm-up"],
+    )
+    return {"host": host, "rows": rows}, text

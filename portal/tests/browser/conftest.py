@@ -1,0 +1,131 @@
+"""Browser-test harness: a live server in this process and Debian's Chromium through Playwright.
+
+Why not pytest-django's `live_server`: it needs `transactional_db`, whose flush truncates the
+public schema (session tenants, seeded plans). Here the server runs on its own threads and
+connections, so what the browser writes is committed; every test therefore creates its own
+uniquely named tenants and people, and never touches the session tenants `alpha` and `beta`.
+The mail backend is locmem in this same process, so invitation emails land in `mail.outbox`.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.test.testcases import LiveServerThread
+from django_tenants.utils import schema_context
+from playwright.sync_api import Page, expect
+
+from accounts.models import Role
+from accounts.services import user_create
+from audit.services import Actor
+from tenants.models import Tenant
+from tenants.services import tenant_provision
+
+# Playwright's sync API keeps an event loop on the main thread; the ORM calls tests make from
+# that thread are still synchronous, so Django's async-safety guard must be told (as `make test` does).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+PASSWORD = "correct-horse-battery-staple"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@dataclass(frozen=True)
+class LiveSite:
+    port: int
+
+    @property
+    def public_url(self) -> str:
+        return f"http://localhost:{self.port}"
+
+    def tenant_url(self, slug: str, path: str = "/") -> str:
+        return f"http://{slug}.localhost:{self.port}{path}"
+
+
+@dataclass(frozen=True)
+class BrowserTenant:
+    tenant: Tenant
+    owner_email: str
+
+    @property
+    def slug(self) -> str:
+        return self.tenant.slug
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def _serve_with_whitenoise(app):  # type: ignore[no-untyped-def]
+    """LiveServerThread wraps the app in a static handler; WhiteNoise (with finders) already serves it."""
+    return app
+
+
+@pytest.fixture(scope="session")
+def live_site(django_db_setup: None, django_db_blocker) -> Iterator[LiveSite]:  # type: ignore[no-untyped-def]
+    with django_db_blocker.unblock():
+        server = LiveServerThread("127.0.0.1", _serve_with_whitenoise, port=0)
+        server.daemon = True
+        server.start()
+        server.is_ready.wait()
+        if server.error:
+            raise server.error
+    yield LiveSite(port=server.port)
+    server.terminate()
+
+
+@pytest.fixture
+def site(live_site: LiveSite, django_db_blocker) -> Iterator[LiveSite]:  # type: ignore[no-untyped-def]
+    """The live site, with database access open while the test runs (the server's threads need it)."""
+    with django_db_blocker.unblock():
+        yield live_site
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args() -> dict[str, object]:
+    return {"executable_path": CHROMIUM, "headless": True, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args() -> dict[str, object]:
+    return {"viewport": {"width": 1280, "height": 900}, "locale": "en-US"}
+
+
+def provision_tenant(*, name_prefix: str = "browser", status: str = "active") -> BrowserTenant:
+    """A committed tenant of its own (the browser's server cannot see uncommitted rows)."""
+    slug = unique(name_prefix)
+    owner_email = f"owner@{slug}.test"
+    provisioned = tenant_provision(slug=slug, name=f"{slug.title()} Ltd", owner_email=owner_email,
+                                   owner_password=PASSWORD, plan_code="professional", status=status,
+                                   actor=Actor.system("browser-tests"))
+    return BrowserTenant(tenant=provisioned.tenant, owner_email=owner_email)
+
+
+def add_member(tenant: BrowserTenant, *, role: str) -> str:
+    email = f"{role}-{uuid.uuid4().hex[:6]}@{tenant.slug}.test"
+    with schema_context(tenant.tenant.schema_name):
+        user_create(email=email, password=PASSWORD, role=role, email_verified=True)
+    return email
+
+
+def sign_in(page: Page, site: LiveSite, *, slug: str, email: str, password: str = PASSWORD) -> None:
+    """Sign in through allauth's real login form and wait for the portal to answer."""
+    page.goto(site.tenant_url(slug, "/accounts/login/"))
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign In").click()
+    page.wait_for_url(site.tenant_url(slug, "/"))
+    expect(page.locator(".user-menu")).to_contain_text(email)
+

@@ -1,0 +1,67 @@
+"""Typed access to "which tenant is this code running for" (django-tenants keeps it on the connection)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest
+
+from config.errors import ApplicationError
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from tenants.models import Tenant
+
+
+class NoTenantActive(ApplicationError):
+    code = "no_tenant_active"
+    status = 500
+    title = "Tenant data was accessed outside a tenant context."
+
+
+class TenantHttpRequest(HttpRequest):
+    """A request routed to a tenant host, with a signed-in user of that tenant (for type hints)."""
+
+    tenant: Tenant
+    user: User  # type: ignore[assignment]
+
+
+def _tenant_connection() -> Any:
+    return cast(Any, connection)
+
+
+def connection_tenant() -> Any:
+    """Whatever django-tenants has on the connection: a Tenant, or its public-schema placeholder."""
+    return _tenant_connection().tenant
+
+
+def current_schema() -> str:
+    return str(_tenant_connection().schema_name)
+
+
+def is_public_schema() -> bool:
+    return current_schema() == settings.PUBLIC_SCHEMA_NAME
+
+
+def current_tenant() -> Tenant:
+    """The tenant the connection is on; raises `NoTenantActive` on the public schema.
+
+    Code that reads or writes tenant data outside a request calls this (directly or through
+    `require_tenant`) so a forgotten `tenant_context()` fails loudly instead of touching public.
+    """
+    if is_public_schema():
+        raise NoTenantActive()
+    return cast("Tenant", connection_tenant())
+
+
+require_tenant = current_tenant
+
+
+def set_schema_to_public() -> None:
+    _tenant_connection().set_schema_to_public()
+
+
+def set_tenant(tenant: Tenant) -> None:
+    _tenant_connection().set_tenant(tenant)
