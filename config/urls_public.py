@@ -5,10 +5,6 @@ from django.urls import include, path
 
 from config.urls_common import urlpatterns as common_urlpatterns
 
-admin.site.site_header = "Agentry staff"
-admin.site.site_title = "Agentry staff"
-admin.site.index_title = "Platform administration"
-
 urlpatterns = [
     *common_urlpatterns,
     path("admin/", admin.site.urls),

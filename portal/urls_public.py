@@ -8,4 +8,5 @@ urlpatterns = [
     path("", public.landing, name="landing"),
     path("pricing/", public.pricing, name="pricing"),
     path("signup/", public.signup, name="signup"),
+    path("signup/check-slug/", public.signup_slug_check, name="signup_slug_check"),
 ]

@@ -7,7 +7,9 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.http.request import split_domain_port
 from django_tenants.middleware.main import TenantMainMiddleware
+from django_tenants.utils import remove_www
 
 from config.errors import PROBLEM_CONTENT_TYPE, TenantCancelled, TenantSuspended, problem_body
 from tenants.context import connection_tenant, set_schema_to_public, set_tenant
@@ -29,9 +31,8 @@ class TenantRoutingMiddleware(TenantMainMiddleware):
 
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
         set_schema_to_public()
-        try:
-            hostname = self.hostname_from_request(request)
-        except Exception:  # DisallowedHost and malformed Host headers
+        hostname = routable_hostname(request)
+        if not hostname:
             return _unknown_host(request)
         if hostname in public_hostnames() or request.path in HOST_INDEPENDENT_PATHS:
             request.tenant = connection_tenant()  # type: ignore[attr-defined]  # public placeholder
@@ -45,6 +46,17 @@ class TenantRoutingMiddleware(TenantMainMiddleware):
         set_tenant(tenant)
         self.setup_url_routing(request)
         return None
+
+
+def routable_hostname(request: HttpRequest) -> str:
+    """The lower-cased hostname without port and leading "www.", or "" if the Host header is malformed.
+
+    This middleware is the host validator: only the platform's own hostnames and hostnames
+    with a Domain row are ever routed, which is what lets production serve tenants' custom
+    domains with ALLOWED_HOSTS = ["*"] without exposing Host-header poisoning.
+    """
+    domain, _port = split_domain_port(request._get_raw_host())
+    return remove_www(domain) if domain else ""
 
 
 def _unknown_host(request: HttpRequest) -> HttpResponse:

@@ -31,6 +31,8 @@ ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Agentry"
 
+# Company signups accepted per client IP per hour on the public host.
+SIGNUP_RATE_LIMIT_PER_HOUR = env.int("SIGNUP_RATE_LIMIT_PER_HOUR", default=10)
 INVITATION_EXPIRY_DAYS = env.int("INVITATION_EXPIRY_DAYS", default=7)
 # Seconds a signup → portal sign-in hand-off link stays valid (used once).
 LOGIN_HANDOFF_MAX_AGE = 60

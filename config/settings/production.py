@@ -2,12 +2,13 @@
 
 from config.env import env
 from config.settings.base import *
-from config.settings.base import PLATFORM_DOMAIN
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")  # no default: refuse to start without a real key
-# Tenants answer on `<slug>.<PLATFORM_DOMAIN>`; custom domains are appended via the env var.
-ALLOWED_HOSTS = [PLATFORM_DOMAIN, f".{PLATFORM_DOMAIN}", *env.list("EXTRA_ALLOWED_HOSTS", default=[])]
+# Allowed hosts come from the tenant domains: tenants.middleware.TenantRoutingMiddleware runs first
+# and answers 404 to any host that is neither the platform's nor a Domain row's, so Django's own
+# static list would only get in the way of tenants' custom domains.
+ALLOWED_HOSTS = ["*"]
 PLATFORM_URL_SCHEME = "https"
 PLATFORM_URL_PORT = env("PLATFORM_URL_PORT", default="")
 

@@ -8,7 +8,7 @@ SHARED_ONLY_APPS = [
     "tenants",
     "billing",
     "djstripe",
-    "django.contrib.admin",
+    "config.apps.AgentryAdminConfig",
 ]
 
 # Apps whose tables exist in every tenant schema *and* in public: users and sessions are
