@@ -1,5 +1,6 @@
 """Joining a tenant: accepting an invitation, and the signup → portal sign-in hand-off."""
 
+from allauth.account.models import EmailAddress
 from django.contrib import messages
 from django.contrib.auth import login
 from django.http import HttpResponse
@@ -50,5 +51,8 @@ def login_handoff(request: TenantHttpRequest) -> HttpResponse:
         messages.info(request, "That sign-in link has expired. Please sign in with your email and password.")
         return redirect("account_login")
     login(request, user, backend=BACKEND)
+    address = EmailAddress.objects.get_primary(user)
+    if address is not None and not address.verified:
+        address.send_confirmation(request, signup=True)
     messages.success(request, f"Welcome to {request.tenant.name}! Your trial has started.")
     return redirect("portal:dashboard")

@@ -44,7 +44,7 @@ def run(*, tenant_count: int = 200) -> tuple[dict[str, Any], str]:
     rows: dict[str, dict[str, Any]] = {}
     for key, label, args in (
         ("one_schema", "one schema (process start-up + 1 schema)",
-         ["migrate_schemas", "--tenant", f"--schema_name={one_schema}", "-v0"]),
+         ["migrate_schemas", "--tenant", f"--schema={one_schema}", "-v0"]),
         ("standard", "standard executor (one schema after another)", ["migrate_schemas", "--tenant", "-v0"]),
         ("multiprocessing", f"--executor=multiprocessing ({processes} processes)",
          ["migrate_schemas", "--tenant", "--executor=multiprocessing", "-v0"]),

@@ -37,8 +37,10 @@ def fmt_seconds(value: float | None) -> str:
         return "-"
     if value >= 1:
         return f"{value:.2f} s"
-    if value >= 0.001:
+    if value >= 0.1:
         return f"{value * 1000:.0f} ms"
+    if value >= 0.001:
+        return f"{value * 1000:.1f} ms"
     return f"{value * 1_000_000:.0f} µs"
 
 

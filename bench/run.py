@@ -11,6 +11,8 @@ informational); non-zero only if something crashed.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import platform
@@ -39,6 +41,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--keep-db", action="store_true", help="leave the bench database in place afterwards")
     parser.add_argument("--tenants", type=int, default=50, help="template clones timed in benchmark 1")
     parser.add_argument("--migrate-baseline", type=int, default=3, help="migrate-based creations in benchmark 1")
+    parser.add_argument("--dt-clones", type=int, default=5, help="django-tenants clone + fake creations in benchmark 1")
     parser.add_argument("--fleet", type=int, default=200, help="tenant schemas for benchmark 2")
     parser.add_argument("--requests", type=int, default=2000, help="requests per variant in benchmark 3")
     parser.add_argument("--signups", type=int, default=10, help="signups timed in benchmark 4")
@@ -69,7 +72,8 @@ def prepare_database() -> dict[str, float]:
     migrated = time.perf_counter()
     call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
     template = time.perf_counter()
-    call_command("sync_tenant_template", verbosity=0)
+    with contextlib.redirect_stdout(io.StringIO()):  # it announces the schema it creates
+        call_command("sync_tenant_template", verbosity=0)
     done = time.perf_counter()
     return {"create_database_s": migrated - started, "migrate_public_s": template - migrated,
             "sync_template_s": done - template}
@@ -79,7 +83,8 @@ def benchmark_runners(args: argparse.Namespace) -> dict[str, Callable[[], tuple[
     from bench import migrate_fleet, provisioning, routing, signup
 
     return {
-        "provisioning": lambda: provisioning.run(clone_count=args.tenants, migrate_count=args.migrate_baseline),
+        "provisioning": lambda: provisioning.run(clone_count=args.tenants, migrate_count=args.migrate_baseline,
+                                                  dt_clone_count=args.dt_clones),
         "migrations": lambda: migrate_fleet.run(tenant_count=args.fleet),
         "routing": lambda: routing.run(n=args.requests),
         "signup": lambda: signup.run(runs=args.signups),

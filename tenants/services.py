@@ -76,11 +76,14 @@ def tenant_provision(
     owner_name: str = "",
     locale: str = "en",
     industry: str = "",
+    owner_email_verified: bool = True,
 ) -> ProvisionedTenant:
     """Create a tenant with its schema (cloned from the template), primary domain and owner.
 
     All or nothing: the tenant row, schema, domain and owner are created in one transaction
     (PostgreSQL DDL is transactional), so a failure leaves no half-made tenant behind.
+    `owner_email_verified=False` (self-service signup) leaves the owner's address to be confirmed
+    by the emailed link; operators provisioning for a known customer keep the default.
     Raises `ValidationFailed` for a bad slug, name, plan or owner email/password.
     """
     slug = slug.strip().lower()
@@ -112,7 +115,7 @@ def tenant_provision(
                 password=owner_password or None,
                 full_name=owner_name,
                 role=Role.OWNER,
-                email_verified=True,
+                email_verified=owner_email_verified,
             )
             audit_record(action="tenant.created", actor=actor, target=tenant, data={"plan": plan.code})
         audit_record(

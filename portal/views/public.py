@@ -34,8 +34,10 @@ def _signup_allowed(request: HttpRequest) -> bool:
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     """Create a trialing tenant and hand the new owner, signed in, to their portal."""
+    # Bound on every POST, even an empty one, so missing fields are reported (400), not ignored.
     form = SignupForm(
-        request.POST or None, initial={"plan": request.GET.get("plan")} if request.GET.get("plan") else None
+        request.POST if request.method == "POST" else None,
+        initial={"plan": request.GET.get("plan")} if request.GET.get("plan") else None,
     )
     if request.method == "POST" and form.is_valid():
         if not _signup_allowed(request):
@@ -50,6 +52,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                 owner_password=data["password"],
                 plan_code=data["plan"],
                 actor=Actor.system("signup"),
+                owner_email_verified=False,
             )
         except ApplicationError as error:
             form_add_service_error(form, error)

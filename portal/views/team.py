@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
-from accounts.permissions import Permission
+from accounts.permissions import Permission, role_has
 from accounts.selectors import invitation_get, invitation_list_pending, member_get, member_list
 from accounts.services import IssuedInvitation, invitation_create, invitation_revoke, member_change_role, member_remove
 from config.errors import ApplicationError
@@ -40,6 +40,10 @@ def _send_invitation_email(request: TenantHttpRequest, issued: IssuedInvitation)
 
 @permission_required(Permission.VIEW_PORTAL)
 def team(request: TenantHttpRequest) -> HttpResponse:
+    # Everyone may see the team; only managers may post the invite form (same answer as the
+    # other team actions, rather than a 400 with an error the hidden form cannot show).
+    if request.method == "POST" and not role_has(request.user.role, Permission.MANAGE_TEAM):
+        return render(request, "errors/forbidden.html", status=403)
     form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

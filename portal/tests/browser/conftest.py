@@ -15,21 +15,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from django.test.testcases import LiveServerThread
+from django.db import connections
+from django.test.testcases import LiveServerThread, QuietWSGIRequestHandler
 from django_tenants.utils import schema_context
 from playwright.sync_api import Page, expect
 
-from accounts.models import Role
 from accounts.services import user_create
 from audit.services import Actor
-from tenants.models import Tenant
+from conftest import PASSWORD
+from tenants.models import Tenant, TenantStatus
 from tenants.services import tenant_provision
 
 # Playwright's sync API keeps an event loop on the main thread; the ORM calls tests make from
 # that thread are still synchronous, so Django's async-safety guard must be told (as `make test` does).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-PASSWORD = "correct-horse-battery-staple"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -68,6 +68,28 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
+class _RequestHandler(QuietWSGIRequestHandler):
+    """Hands its database connection back after every request, not when the browser drops the
+    keep-alive socket: an idle socket must not hold a session on the test database, or the
+    database cannot be dropped at the end of the run."""
+
+    def handle_one_request(self) -> None:
+        try:
+            super().handle_one_request()
+        finally:
+            connections.close_all()
+
+
+class _LiveServerThread(LiveServerThread):
+    def _create_server(self, connections_override=None):  # type: ignore[no-untyped-def]
+        return self.server_class(
+            (self.host, self.port),
+            _RequestHandler,
+            allow_reuse_address=False,
+            connections_override=connections_override,
+        )
+
+
 def _serve_with_whitenoise(app):  # type: ignore[no-untyped-def]
     """LiveServerThread wraps the app in a static handler; WhiteNoise (with finders) already serves it."""
     return app
@@ -76,7 +98,7 @@ def _serve_with_whitenoise(app):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def live_site(django_db_setup: None, django_db_blocker) -> Iterator[LiveSite]:  # type: ignore[no-untyped-def]
     with django_db_blocker.unblock():
-        server = LiveServerThread("127.0.0.1", _serve_with_whitenoise, port=0)
+        server = _LiveServerThread("127.0.0.1", _serve_with_whitenoise, port=0)  # type: ignore[arg-type]
         server.daemon = True
         server.start()
         server.is_ready.wait()
@@ -103,13 +125,19 @@ def browser_context_args() -> dict[str, object]:
     return {"viewport": {"width": 1280, "height": 900}, "locale": "en-US"}
 
 
-def provision_tenant(*, name_prefix: str = "browser", status: str = "active") -> BrowserTenant:
+def provision_tenant(*, name_prefix: str) -> BrowserTenant:
     """A committed tenant of its own (the browser's server cannot see uncommitted rows)."""
     slug = unique(name_prefix)
     owner_email = f"owner@{slug}.test"
-    provisioned = tenant_provision(slug=slug, name=f"{slug.title()} Ltd", owner_email=owner_email,
-                                   owner_password=PASSWORD, plan_code="professional", status=status,
-                                   actor=Actor.system("browser-tests"))
+    provisioned = tenant_provision(
+        slug=slug,
+        name=f"{slug.title()} Ltd",
+        owner_email=owner_email,
+        owner_password=PASSWORD,
+        plan_code="professional",
+        status=TenantStatus.ACTIVE,
+        actor=Actor.system("browser-tests"),
+    )
     return BrowserTenant(tenant=provisioned.tenant, owner_email=owner_email)
 
 
@@ -125,7 +153,6 @@ def sign_in(page: Page, site: LiveSite, *, slug: str, email: str, password: str 
     page.goto(site.tenant_url(slug, "/accounts/login/"))
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(site.tenant_url(slug, "/"))
     expect(page.locator(".user-menu")).to_contain_text(email)
-

@@ -12,7 +12,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from accounts.models import Role, User
 from audit.services import Actor
-from portal.tests.browser.conftest import PASSWORD, LiveSite, add_member, provision_tenant, sign_in, unique
+from conftest import PASSWORD
+from portal.tests.browser.conftest import LiveSite, add_member, provision_tenant, sign_in, unique
 from tenants.models import Domain, Tenant
 from tenants.services import tenant_suspend
 
@@ -24,7 +25,7 @@ INVITATION_LINK = re.compile(r"https?://\S+/accounts/invitations/\S+/")
 def _invitation_link_for(email: str) -> str:
     sent = [message for message in mail.outbox if message.to == [email]]
     assert len(sent) == 1, f"expected one invitation email to {email}, got {len(sent)}"
-    match = INVITATION_LINK.search(sent[0].body)
+    match = INVITATION_LINK.search(str(sent[0].body))
     assert match, sent[0].body
     return match.group(0)
 
@@ -110,7 +111,7 @@ def test_every_portal_page_renders_for_a_signed_in_owner(page: Page, site: LiveS
     workspace = provision_tenant(name_prefix="pages")
     login = page.goto(site.tenant_url(workspace.slug, "/accounts/login/"))
     assert login is not None and login.status == 200
-    expect(page.get_by_role("heading", name="Sign In")).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Sign in to {workspace.tenant.name}")
     sign_in(page, site, slug=workspace.slug, email=workspace.owner_email)
 
     pages = {
@@ -136,7 +137,7 @@ def test_suspended_workspace_explains_the_lock_and_keeps_billing_open(page: Page
     assert sign_in_page is not None and sign_in_page.status == 200
     page.get_by_label("Email").fill(workspace.owner_email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(site.tenant_url(workspace.slug, "/"))
 
     expect(page.get_by_role("heading", level=1)).to_have_text("This workspace is suspended")

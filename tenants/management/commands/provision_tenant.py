@@ -37,6 +37,9 @@ class Command(BaseCommand):
             "--status", default=TenantStatus.TRIALING, choices=[TenantStatus.TRIALING, TenantStatus.ACTIVE]
         )
         parser.add_argument("--json", action="store_true", help="Print one JSON object on stdout.")
+        # The contract promises a one-line message for bad arguments: argparse's error path must
+        # not print the usage block first (`--help` still shows it).
+        parser.print_usage = lambda file=None: None  # type: ignore[method-assign]
 
     def handle(self, *args: Any, **options: Any) -> None:
         plans = {plan.code for plan in plan_list_public()}
