@@ -1,5 +1,5 @@
-"""Suite-wide fixtures: the test database with its tenant template, two committed tenants,
-per-tenant test clients, and a live server for browser tests.
+"""Suite-wide fixtures: the test database with its tenant template, two committed tenants and
+per-tenant test clients (the browser tests' live server is in portal/tests/browser/conftest.py).
 
 Tenants are created once per session by cloning the template schema (~0.1 s each). Tests run
 inside pytest-django's transaction, so what they write is rolled back, schemas included.

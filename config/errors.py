@@ -6,14 +6,19 @@ them into responses. Every error body carries a stable machine-readable `code`.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf_exceptions
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -100,11 +105,21 @@ def _drf_code(exc: drf_exceptions.APIException) -> str:
     return codes.get(type(exc), str(getattr(exc, "default_code", "error")))
 
 
-def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF exception handler: every error becomes problem+json with a stable `code`."""
+def _problem_response(body: dict[str, Any], context: dict[str, Any]) -> Response:
+    set_rollback()  # a failed request leaves no partial writes behind (ATOMIC_REQUESTS or atomic views)
+    request = context.get("request")
+    if request is not None:
+        # Errors are JSON even from views that negotiated another format (e.g. the YAML schema).
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = PROBLEM_CONTENT_TYPE
+    return Response(body, status=body["status"], content_type=PROBLEM_CONTENT_TYPE)
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """DRF exception handler: every error, expected or not, becomes problem+json with a stable `code`."""
     if isinstance(exc, ApplicationError):
         body = problem_body(status=exc.status, code=exc.code, title=exc.title, detail=exc.detail, **exc.extra)
-        return Response(body, status=exc.status, content_type=PROBLEM_CONTENT_TYPE)
+        return _problem_response(body, context)
     if isinstance(exc, DjangoValidationError):
         exc = drf_exceptions.ValidationError(detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     elif isinstance(exc, Http404):
@@ -113,14 +128,34 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = drf_exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)
     if response is None or not isinstance(exc, drf_exceptions.APIException):
-        return response
+        logger.exception("unhandled error in API view", exc_info=exc)
+        body = problem_body(
+            status=500,
+            code="internal_error",
+            title="Internal server error.",
+            detail="Something went wrong on our side. It has been logged; please retry later.",
+        )
+        return _problem_response(body, context)
     extra: dict[str, Any] = {}
     if isinstance(exc, drf_exceptions.ValidationError):
         detail = "The submitted data is not valid."
         extra["errors"] = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
     else:
         detail = str(exc.detail)
-    code = _drf_code(exc)
-    response.data = problem_body(status=response.status_code, code=code, title=detail, detail=detail, **extra)
-    response.content_type = PROBLEM_CONTENT_TYPE
-    return response
+    body = problem_body(status=response.status_code, code=_drf_code(exc), title=detail, detail=detail, **extra)
+    problem = _problem_response(body, context)
+    for header, value in response.items():  # keep Allow, Retry-After, WWW-Authenticate
+        problem[header] = value
+    problem.content_type = PROBLEM_CONTENT_TYPE
+    return problem
+
+
+def api_route_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Unknown paths under /api/ answer in the API's error shape, not with an HTML page."""
+    body = problem_body(
+        status=404,
+        code="not_found",
+        title="Not found.",
+        detail=f"No API endpoint at {request.path}. See /api/docs/ for the endpoints.",
+    )
+    return JsonResponse(body, status=404, content_type=PROBLEM_CONTENT_TYPE)

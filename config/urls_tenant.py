@@ -2,10 +2,12 @@
 
 from django.urls import include, path
 
+from config.urls_common import api_fallback_urlpatterns
 from config.urls_common import urlpatterns as common_urlpatterns
 
 urlpatterns = [
     *common_urlpatterns,
+    *api_fallback_urlpatterns,
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("", include("portal.urls")),

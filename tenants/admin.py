@@ -22,6 +22,7 @@ from tenants.services import (
     tenant_request_deletion,
     tenant_restore,
     tenant_suspend,
+    tenant_update_details,
 )
 
 
@@ -99,22 +100,25 @@ class TenantAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]
         return False  # tenants are created by signup or `manage.py provision_tenant`
 
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        tenant_update_details(tenant=obj, changed_fields=list(form.changed_data), actor=Actor.for_staff(request.user))
+
     def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False  # deletion goes through the confirmed, graced "request deletion" action
 
-    @admin.action(description="Suspend selected tenants")
+    @admin.action(permissions=["change"], description="Suspend selected tenants")
     def suspend(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
         _apply_each(request, queryset, tenant_suspend, "suspended")
 
-    @admin.action(description="Reactivate selected tenants")
+    @admin.action(permissions=["change"], description="Reactivate selected tenants")
     def reactivate(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
         _apply_each(request, queryset, tenant_reactivate, "reactivated")
 
-    @admin.action(description="Cancel selected tenants")
+    @admin.action(permissions=["change"], description="Cancel selected tenants")
     def cancel(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
         _apply_each(request, queryset, tenant_cancel, "cancelled")
 
-    @admin.action(description="Restore selected tenants scheduled for deletion")
+    @admin.action(permissions=["change"], description="Restore selected tenants scheduled for deletion")
     def restore(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
         actor = Actor.for_staff(request.user)
         for tenant in queryset:
@@ -124,7 +128,7 @@ class TenantAdmin(admin.ModelAdmin):
             except ApplicationError as error:
                 messages.error(request, f"{tenant.slug}: {error.detail}")
 
-    @admin.action(description="Purge selected tenants now (grace period over only)")
+    @admin.action(permissions=["change"], description="Purge selected tenants now (grace period over only)")
     def purge(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
         actor = Actor.for_staff(request.user)
         for tenant in queryset:
@@ -134,7 +138,7 @@ class TenantAdmin(admin.ModelAdmin):
             except ApplicationError as error:
                 messages.error(request, f"{tenant.slug}: {error.detail}")
 
-    @admin.action(description="Delete selected tenant (after confirmation and grace period)")
+    @admin.action(permissions=["change"], description="Delete selected tenant (after confirmation and grace period)")
     def request_deletion(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> HttpResponse | None:
         if queryset.count() != 1:
             messages.error(request, "Delete one tenant at a time.")

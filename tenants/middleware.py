@@ -16,12 +16,12 @@ from tenants.context import connection_tenant, set_schema_to_public, set_tenant
 from tenants.models import TenantStatus
 from tenants.routing import tenant_for_hostname
 
-# Paths answered the same on every host (load balancer probes, metrics scraping).
+# Paths answered the same on every host, even unknown ones (load balancer probes).
 HOST_INDEPENDENT_PATHS = frozenset({"/healthz", "/readyz"})
 
 
 def public_hostnames() -> frozenset[str]:
-    return frozenset({settings.PLATFORM_DOMAIN, *getattr(settings, "PUBLIC_EXTRA_HOSTS", ())})
+    return frozenset({settings.PLATFORM_DOMAIN, *settings.PUBLIC_EXTRA_HOSTS})
 
 
 class TenantRoutingMiddleware(TenantMainMiddleware):

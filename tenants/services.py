@@ -159,6 +159,33 @@ def tenant_transition(*, tenant: Tenant, to_status: str, actor: Actor, reason: s
     return tenant
 
 
+# Fields staff may edit directly; status and deletion only move through the lifecycle services.
+EDITABLE_FIELDS = frozenset(
+    {"name", "plan", "trial_ends_at", "locale", "timezone", "currency", "industry", "billing_email"}
+)
+
+
+def tenant_update_details(*, tenant: Tenant, changed_fields: list[str], actor: Actor) -> Tenant:
+    """Save edits already applied to `tenant` (e.g. by the admin form) and audit what changed.
+
+    Raises `ValidationFailed` if a field outside EDITABLE_FIELDS was changed.
+    """
+    forbidden = sorted(set(changed_fields) - EDITABLE_FIELDS)
+    if forbidden:
+        raise ValidationFailed(f"These fields cannot be edited directly: {', '.join(forbidden)}.")
+    if not changed_fields:
+        return tenant
+    before = Tenant.objects.get(pk=tenant.pk)
+    with transaction.atomic():
+        tenant.save(update_fields=[*changed_fields, "updated_at"])
+        changes = {field: [str(getattr(before, field)), str(getattr(tenant, field))] for field in changed_fields}
+        audit_record(
+            action="tenant.updated", actor=actor, target=tenant, tenant_slug=tenant.slug, data={"changes": changes}
+        )
+    routing_cache_forget(tenant=tenant)
+    return tenant
+
+
 def tenant_suspend(*, tenant: Tenant, actor: Actor, reason: str = "") -> Tenant:
     return tenant_transition(tenant=tenant, to_status=TenantStatus.SUSPENDED, actor=actor, reason=reason)
 

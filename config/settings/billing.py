@@ -2,8 +2,6 @@
 
 from config.env import env
 
-BILLING_BACKEND = env("BILLING_BACKEND", default="local")
-
 STRIPE_LIVE_MODE = env.bool("STRIPE_LIVE_MODE", default=False)
 DJSTRIPE_WEBHOOK_SECRET = env("DJSTRIPE_WEBHOOK_SECRET", default="")
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"

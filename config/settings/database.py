@@ -12,7 +12,6 @@ DATABASES["default"].setdefault("TEST", {})["NAME"] = env("DATABASE_TEST_NAME", 
 ORIGINAL_BACKEND = "django_prometheus.db.backends.postgresql"
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 
-REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.handoff import handoff_token_issue
 from audit.services import Actor
 from billing.selectors import plan_list_public
+from config.client_ip import client_ip
 from config.errors import ApplicationError
 from portal.errors import form_add_service_error
 from portal.forms import SignupForm
@@ -27,7 +28,7 @@ def pricing(request: HttpRequest) -> HttpResponse:
 
 
 def _signup_allowed(request: HttpRequest) -> bool:
-    ident = request.META.get("REMOTE_ADDR", "unknown")
+    ident = client_ip(request) or "unknown"
     return attempt_allowed(scope="signup", ident=ident, limit=settings.SIGNUP_RATE_LIMIT_PER_HOUR, window_seconds=3600)
 
 
