@@ -21,6 +21,10 @@ start_service() {  # name
   return 1
 }
 
+as_postgres() {  # run a command as the postgres OS user (peer authentication on the local socket)
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi
+}
+
 wait_for() {  # description, command…
   local what=$1; shift
   for _ in $(seq 1 30); do "$@" >/dev/null 2>&1 && return 0; sleep 1; done
@@ -41,8 +45,7 @@ DATABASE_URL=${DATABASE_URL:-postgres://postgres@$DB_HOST:$DB_PORT/agentry}
 ADMIN_URL=${DATABASE_URL%/*}/postgres
 if ! psql "$ADMIN_URL" -Atqc 'select 1' >/dev/null 2>&1; then
   echo "Creating PostgreSQL role 'agentry' (password auth on $DB_HOST)…"
-  $SUDO -u postgres psql -qc "DO \$\$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname='agentry') THEN CREATE ROLE agentry LOGIN SUPERUSER PASSWORD 'agentry'; END IF; END\$\$;" \
-    || su postgres -c "psql -qc \"CREATE ROLE agentry LOGIN SUPERUSER PASSWORD 'agentry'\"" || true
+  as_postgres psql -qc "DO \$\$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname='agentry') THEN CREATE ROLE agentry LOGIN SUPERUSER PASSWORD 'agentry'; END IF; END\$\$;"
   DATABASE_URL="postgres://agentry:agentry@$DB_HOST:$DB_PORT/agentry"
   ADMIN_URL=${DATABASE_URL%/*}/postgres
   touch .env; grep -q '^DATABASE_URL=' .env || echo "DATABASE_URL=$DATABASE_URL" >> .env
