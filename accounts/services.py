@@ -21,10 +21,13 @@ from audit.services import Actor, audit_record
 from config.errors import Conflict, NotFound, PermissionDeniedError, ValidationFailed
 
 
-def _normalise_email(email: str) -> str:
+def email_normalise(email: str) -> str:
+    """The lower-cased address, or `ValidationFailed` (field `email`) if it is invalid or too long to store."""
     email = (email or "").strip().lower()
     try:
-        validate_email(email)
+        validate_email(email)  # accepts up to 320 characters; our columns hold 254
+        if len(email) > (User._meta.get_field("email").max_length or 0):
+            raise DjangoValidationError("too long")
     except DjangoValidationError:
         raise ValidationFailed(
             "Enter a valid email address.", errors={"email": ["Enter a valid email address."]}
@@ -43,7 +46,7 @@ def user_create(
     *, email: str, password: str | None, role: str = Role.MEMBER, full_name: str = "", email_verified: bool = False
 ) -> User:
     """Create a user in the current schema; `password=None` leaves it unusable (reset to set)."""
-    email = _normalise_email(email)
+    email = email_normalise(email)
     if User.objects.filter(email=email).exists():
         raise ValidationFailed("A user with this email already exists.", errors={"email": ["Already a member."]})
     candidate = User(email=email, full_name=full_name)
@@ -83,7 +86,7 @@ def invitation_create(*, email: str, role: str, invited_by: User) -> IssuedInvit
         raise ValidationFailed("Unknown role.", errors={"role": ["Choose owner, admin, member or viewer."]})
     if role == Role.OWNER:
         _require(invited_by, Permission.MANAGE_OWNERS)
-    email = _normalise_email(email)
+    email = email_normalise(email)
     if User.objects.filter(email=email, is_active=True).exists():
         raise ValidationFailed("This person is already on the team.", errors={"email": ["Already a member."]})
     token = secrets.token_urlsafe(32)

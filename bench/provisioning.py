@@ -66,8 +66,14 @@ def provision(slug: str, *, owner_password: str | None = OWNER_PASSWORD) -> floa
     """Provision tenant `slug` through the real service; returns wall seconds."""
     started = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):  # schema creation may print
-        tenant_provision(slug=slug, name=f"Bench {slug}", owner_email=f"owner@{slug}.test",
-                         owner_password=owner_password, plan_code="starter", actor=ACTOR)
+        tenant_provision(
+            slug=slug,
+            name=f"Bench {slug}",
+            owner_email=f"owner@{slug}.test",
+            owner_password=owner_password,
+            plan_code="starter",
+            actor=ACTOR,
+        )
     return time.perf_counter() - started
 
 
@@ -95,8 +101,11 @@ def run(*, clone_count: int = 50, migrate_count: int = 3, dt_clone_count: int = 
 
     specs = {
         "migrate": ("baseline: CREATE SCHEMA + migrate_schemas", schema_by_migrate, migrate_count),
-        "django_tenants_clone": ("django-tenants clone + migrate --fake", schema_by_django_tenants_clone,
-                                 dt_clone_count),
+        "django_tenants_clone": (
+            "django-tenants clone + migrate --fake",
+            schema_by_django_tenants_clone,
+            dt_clone_count,
+        ),
         "template_clone": ("ours: template clone + plan check", schema_by_template_clone, clone_count),
     }
     totals: dict[str, list[float]] = {key: [] for key in specs}
@@ -104,8 +113,11 @@ def run(*, clone_count: int = 50, migrate_count: int = 3, dt_clone_count: int = 
     for key, index in interleaved({key: count for key, (_, _, count) in specs.items() if count}):
         with schema_step(specs[key][1], schema[key]):
             totals[key].append(provision(f"bench-{key.replace('_', '-')}-{index:03d}"))
-    rows = {key: {"label": label, "total": summary(totals[key]), "schema_step": summary(schema[key])}
-            for key, (label, _, count) in specs.items() if count}
+    rows = {
+        key: {"label": label, "total": summary(totals[key]), "schema_step": summary(schema[key])}
+        for key, (label, _, count) in specs.items()
+        if count
+    }
 
     baseline_p50 = rows["migrate"]["total"]["p50"] if "migrate" in rows else 0.0
     for row in rows.values():
@@ -120,9 +132,18 @@ def run(*, clone_count: int = 50, migrate_count: int = 3, dt_clone_count: int = 
     text = table(
         "1. Provisioning: tenant_provision (schema + domain + owner + audit), seconds per tenant",
         ["create_schema", "n", "p50", "p95", "max", "of which create_schema (p50)", "speed-up vs migrate (p50)"],
-        [[row["label"], row["total"]["n"], fmt_seconds(row["total"]["p50"]), fmt_seconds(row["total"]["p95"]),
-          fmt_seconds(row["total"]["max"]), fmt_seconds(row["schema_step"]["p50"]),
-          fmt_ratio(row["speedup_vs_migrate_p50"])] for row in rows.values()],
+        [
+            [
+                row["label"],
+                row["total"]["n"],
+                fmt_seconds(row["total"]["p50"]),
+                fmt_seconds(row["total"]["p95"]),
+                fmt_seconds(row["total"]["max"]),
+                fmt_seconds(row["schema_step"]["p50"]),
+                fmt_ratio(row["speedup_vs_migrate_p50"]),
+            ]
+            for row in rows.values()
+        ],
         notes=[
             f"first provision in the process (cold, not in any row): {fmt_seconds(cold)}",
             f"target p95 < {TARGET_P95_SECONDS:.0f} s over {ours['n']} template clones: "

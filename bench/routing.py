@@ -99,14 +99,22 @@ def full_request_call(routing_middleware: str, host: str) -> Callable[[], Any]:
 def run(*, n: int = 2000) -> tuple[dict[str, Any], str]:
     host = tenant_host()
     measured = {
-        "middleware_cached": ("middleware only: ours, Redis-cached hostname",
-                              middleware_call(TenantRoutingMiddleware, host)),
-        "middleware_uncached": ("middleware only: django-tenants, DB lookup",
-                                middleware_call(TenantMainMiddleware, host)),
-        "request_cached": (f"full GET {FULL_REQUEST_PATH}: ours, Redis-cached",
-                           full_request_call(ROUTING_MIDDLEWARE, host)),
-        "request_uncached": (f"full GET {FULL_REQUEST_PATH}: django-tenants, DB lookup",
-                             full_request_call(UNCACHED_MIDDLEWARE, host)),
+        "middleware_cached": (
+            "middleware only: ours, Redis-cached hostname",
+            middleware_call(TenantRoutingMiddleware, host),
+        ),
+        "middleware_uncached": (
+            "middleware only: django-tenants, DB lookup",
+            middleware_call(TenantMainMiddleware, host),
+        ),
+        "request_cached": (
+            f"full GET {FULL_REQUEST_PATH}: ours, Redis-cached",
+            full_request_call(ROUTING_MIDDLEWARE, host),
+        ),
+        "request_uncached": (
+            f"full GET {FULL_REQUEST_PATH}: django-tenants, DB lookup",
+            full_request_call(UNCACHED_MIDDLEWARE, host),
+        ),
     }
     seconds = interleaved_seconds({key: call for key, (_, call) in measured.items()}, n)
     rows: dict[str, dict[str, Any]] = {
@@ -114,14 +122,24 @@ def run(*, n: int = 2000) -> tuple[dict[str, Any], str]:
         for key, (label, call) in measured.items()
     }
     for scope in ("middleware", "request"):
-        rows[f"{scope}_cached"]["uncached_over_cached"] = ratio(rows[f"{scope}_uncached"]["per_request_s"],
-                                                               rows[f"{scope}_cached"]["per_request_s"])
+        rows[f"{scope}_cached"]["uncached_over_cached"] = ratio(
+            rows[f"{scope}_uncached"]["per_request_s"], rows[f"{scope}_cached"]["per_request_s"]
+        )
     text = table(
         f"3. Request routing on tenant host {host}, per request (N={n} each, interleaved in {ROUNDS} rounds)",
         ["variant", "per request", "queries", "uncached / cached"],
-        [[row["label"], fmt_seconds(row["per_request_s"]), row["queries_per_request"],
-          fmt_ratio(row.get("uncached_over_cached"))] for row in rows.values()],
-        notes=["per request = median of the round means; queries = SQL statements per request after warm-up "
-               "(SET search_path included)"],
+        [
+            [
+                row["label"],
+                fmt_seconds(row["per_request_s"]),
+                row["queries_per_request"],
+                fmt_ratio(row.get("uncached_over_cached")),
+            ]
+            for row in rows.values()
+        ],
+        notes=[
+            "per request = median of the round means; queries = SQL statements per request after warm-up "
+            "(SET search_path included)"
+        ],
     )
     return {"host": host, "rows": rows}, text

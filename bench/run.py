@@ -36,8 +36,11 @@ RESULTS_PATH = ROOT / "bench" / "results" / "latest.json"
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""),
-                        help=f"comma-separated subset of {','.join(BENCHMARKS)} (env BENCH_ONLY); default all")
+    parser.add_argument(
+        "--only",
+        default=os.environ.get("BENCH_ONLY", ""),
+        help=f"comma-separated subset of {','.join(BENCHMARKS)} (env BENCH_ONLY); default all",
+    )
     parser.add_argument("--keep-db", action="store_true", help="leave the bench database in place afterwards")
     parser.add_argument("--tenants", type=int, default=50, help="template clones timed in benchmark 1")
     parser.add_argument("--migrate-baseline", type=int, default=3, help="migrate-based creations in benchmark 1")
@@ -54,8 +57,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def git_commit() -> str | None:
-    completed = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                               check=False)
+    completed = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
     return completed.stdout.strip() or None
 
 
@@ -75,16 +79,20 @@ def prepare_database() -> dict[str, float]:
     with contextlib.redirect_stdout(io.StringIO()):  # it announces the schema it creates
         call_command("sync_tenant_template", verbosity=0)
     done = time.perf_counter()
-    return {"create_database_s": migrated - started, "migrate_public_s": template - migrated,
-            "sync_template_s": done - template}
+    return {
+        "create_database_s": migrated - started,
+        "migrate_public_s": template - migrated,
+        "sync_template_s": done - template,
+    }
 
 
 def benchmark_runners(args: argparse.Namespace) -> dict[str, Callable[[], tuple[dict[str, Any], str]]]:
     from bench import migrate_fleet, provisioning, routing, signup
 
     return {
-        "provisioning": lambda: provisioning.run(clone_count=args.tenants, migrate_count=args.migrate_baseline,
-                                                  dt_clone_count=args.dt_clones),
+        "provisioning": lambda: provisioning.run(
+            clone_count=args.tenants, migrate_count=args.migrate_baseline, dt_clone_count=args.dt_clones
+        ),
         "migrations": lambda: migrate_fleet.run(tenant_count=args.fleet),
         "routing": lambda: routing.run(n=args.requests),
         "signup": lambda: signup.run(runs=args.signups),
@@ -96,13 +104,21 @@ def main(argv: list[str]) -> int:
     os.environ.update(bench_environment(os.environ, dotenv_values(ROOT / ".env")))
     database_url = os.environ["DATABASE_URL"]
     started = time.perf_counter()
-    print(f"Bench database {database_name(database_url)!r}, Redis {os.environ['CACHE_URL']}; "
-          f"running: {', '.join(args.only)}", flush=True)
+    print(
+        f"Bench database {database_name(database_url)!r}, Redis {os.environ['CACHE_URL']}; "
+        f"running: {', '.join(args.only)}",
+        flush=True,
+    )
     results: dict[str, Any] = {
-        "meta": {"started_at": datetime.now(UTC).isoformat(timespec="seconds"), "commit": git_commit(),
-                 "python": platform.python_version(), "cpu_count": os.cpu_count(),
-                 "database": database_name(database_url), "redis": os.environ["CACHE_URL"],
-                 "settings": os.environ["DJANGO_SETTINGS_MODULE"]},
+        "meta": {
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "commit": git_commit(),
+            "python": platform.python_version(),
+            "cpu_count": os.cpu_count(),
+            "database": database_name(database_url),
+            "redis": os.environ["CACHE_URL"],
+            "settings": os.environ["DJANGO_SETTINGS_MODULE"],
+        },
     }
     try:
         results["setup"] = prepare_database()
@@ -127,8 +143,10 @@ def main(argv: list[str]) -> int:
     results["meta"]["wall_s"] = time.perf_counter() - started
     RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
     RESULTS_PATH.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nwhole run {results['meta']['wall_s']:.0f} s; results in {RESULTS_PATH.relative_to(ROOT)}"
-          f"{'' if args.keep_db else f'; dropped {database_name(database_url)}'}")
+    print(
+        f"\nwhole run {results['meta']['wall_s']:.0f} s; results in {RESULTS_PATH.relative_to(ROOT)}"
+        f"{'' if args.keep_db else f'; dropped {database_name(database_url)}'}"
+    )
     return 0
 
 

@@ -31,8 +31,11 @@ def signup_to_dashboard(slug: str, *, client_ip: str) -> dict[str, float]:
     seconds: dict[str, float] = {}
 
     started = time.perf_counter()
-    response = public.post("/signup/", {"company_name": name, "slug": slug, "email": f"owner@{slug}.test",
-                                        "password": PASSWORD, "plan": "starter"}, REMOTE_ADDR=client_ip)
+    response = public.post(
+        "/signup/",
+        {"company_name": name, "slug": slug, "email": f"owner@{slug}.test", "password": PASSWORD, "plan": "starter"},
+        REMOTE_ADDR=client_ip,
+    )
     seconds["signup_post"] = time.perf_counter() - started
     assert response.status_code == 302, f"signup answered {response.status_code}"
     handoff = urlsplit(response["Location"])
@@ -56,8 +59,10 @@ def signup_to_dashboard(slug: str, *, client_ip: str) -> dict[str, float]:
 def run(*, runs: int = 10) -> tuple[dict[str, Any], str]:
     # 198.51.100.0/24 is TEST-NET-2 (RFC 5737): documentation addresses, one visitor per run.
     cold = signup_to_dashboard("bench-signup-warmup", client_ip="198.51.100.0")["total"]
-    samples = [signup_to_dashboard(f"bench-signup-{index:02d}", client_ip=f"198.51.100.{index % 250 + 1}")
-               for index in range(1, runs + 1)]
+    samples = [
+        signup_to_dashboard(f"bench-signup-{index:02d}", client_ip=f"198.51.100.{index % 250 + 1}")
+        for index in range(1, runs + 1)
+    ]
     steps = {step: summary([s[step] for s in samples]) for step in (*STEPS, "total")}
     result = {
         "cold_first_run_s": cold,
@@ -65,14 +70,22 @@ def run(*, runs: int = 10) -> tuple[dict[str, Any], str]:
         "target_p95_s": TARGET_P95_SECONDS,
         "verdict": verdict(steps["total"]["p95"], target=TARGET_P95_SECONDS),
     }
-    labels = {"signup_post": "POST /signup/ (public host)", "handoff": "GET hand-off link (tenant host)",
-              "dashboard": "GET / dashboard (signed in)", "total": "signup form -> dashboard"}
+    labels = {
+        "signup_post": "POST /signup/ (public host)",
+        "handoff": "GET hand-off link (tenant host)",
+        "dashboard": "GET / dashboard (signed in)",
+        "total": "signup form -> dashboard",
+    }
     text = table(
         f"4. Signup to portal, {runs} runs",
         ["step", "p50", "p95", "max"],
-        [[labels[key], fmt_seconds(s["p50"]), fmt_seconds(s["p95"]), fmt_seconds(s["max"])]
-         for key, s in steps.items()],
-        notes=[f"first run in the process (cold, not counted): {fmt_seconds(cold)}",
-               f"target p95 < {TARGET_P95_SECONDS:.0f} s: {fmt_seconds(steps['total']['p95'])} -> {result['verdict']}"],
+        [
+            [labels[key], fmt_seconds(s["p50"]), fmt_seconds(s["p95"]), fmt_seconds(s["max"])]
+            for key, s in steps.items()
+        ],
+        notes=[
+            f"first run in the process (cold, not counted): {fmt_seconds(cold)}",
+            f"target p95 < {TARGET_P95_SECONDS:.0f} s: {fmt_seconds(steps['total']['p95'])} -> {result['verdict']}",
+        ],
     )
     return result, text

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from accounts.models import Role, User
-from accounts.services import user_create
+from accounts.services import email_normalise, user_create
 from audit.services import Actor, audit_record
 from billing.models import Plan
 from billing.selectors import plan_get
@@ -90,8 +90,13 @@ def tenant_provision(
     name = name.strip()
     if not name:
         raise ValidationFailed("A company name is required.", errors={"name": ["This field is required."]})
+    name_max_length = Tenant._meta.get_field("name").max_length or 0
+    if len(name) > name_max_length:
+        problem = f"The company name can be at most {name_max_length} characters long."
+        raise ValidationFailed(problem, errors={"name": [problem]})
     tenant_validate_new_slug(slug)
     plan = _plan_or_error(plan_code)
+    owner_email = email_normalise(owner_email)  # before any row: the tenant's billing email is the owner's
     now = timezone.now()
     with transaction.atomic():
         tenant = Tenant.objects.create(

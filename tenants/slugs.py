@@ -65,7 +65,8 @@ def slug_problems(slug: str) -> list[str]:
     """Every reason `slug` is not acceptable (format and reservation; not uniqueness)."""
     if not SLUG_MIN_LENGTH <= len(slug) <= SLUG_MAX_LENGTH:
         return [f"Must be between {SLUG_MIN_LENGTH} and {SLUG_MAX_LENGTH} characters long."]
-    if not SLUG_PATTERN.match(slug) or "--" in slug:
+    # fullmatch: with match(), "$" would also accept a trailing newline.
+    if not SLUG_PATTERN.fullmatch(slug) or "--" in slug:
         return ["Use lowercase letters, digits and single hyphens; start and end with a letter or digit."]
     if slug in RESERVED_SLUGS:
         return [f"“{slug}” is reserved. Please choose another address."]

@@ -106,7 +106,13 @@ def test_invitation_create_refuses_someone_already_on_the_team(owner):
 
 
 @pytest.mark.parametrize(
-    ("email", "role", "field"), [("not-an-email", Role.MEMBER, "email"), ("a@b.test", "god", "role")]
+    ("email", "role", "field"),
+    [
+        ("not-an-email", Role.MEMBER, "email"),
+        ("i" * 64 + "@" + ".".join(["x" * 60] * 4) + ".test", Role.MEMBER, "email"),  # 313 characters
+        ("a@b.test", "god", "role"),
+    ],
+    ids=["malformed email", "overlong email", "unknown role"],
 )
 def test_invitation_create_rejects_bad_input(owner, email, role, field):
     with pytest.raises(ValidationFailed) as excinfo:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.core import mail
 from django_tenants.utils import schema_context, schema_exists
 
@@ -137,7 +138,9 @@ def test_team_invite_with_bad_email_rerenders_with_400(tenant_a):
 
 
 def _invite_link(message) -> str:
-    return re.search(r"http://\S+/accounts/invitations/\S+/", message.body).group(0)
+    match = re.search(r"http://\S+/accounts/invitations/\S+/", message.body)
+    assert match, message.body
+    return match.group(0)
 
 
 def test_invite_flow_email_link_lets_the_invitee_join_signed_in(tenant_a):
@@ -333,6 +336,7 @@ SIGNUP_ERRORS = {
     "malformed slug": ({"slug": "bad--slug"}, "Use lowercase letters, digits and single hyphens"),
     "short slug": ({"slug": "ab"}, "Ensure this value has at least 3 characters"),
     "bad email": ({"email": "peter-at-initech"}, "Enter a valid email address."),
+    "overlong email": ({"email": "p" * 64 + "@" + ".".join(["i" * 60] * 4) + ".test"}, "Enter a valid email address."),
     "weak password": ({"password": "password"}, "This password is too common."),
     "short password": ({"password": "short"}, "Ensure this value has at least 8 characters"),
     "unknown plan": ({"plan": "platinum"}, "Select a valid choice."),
@@ -435,3 +439,20 @@ def test_portal_sign_in_with_password_lands_on_the_dashboard(tenant_a):
 
     assert response.status_code == 302
     assert client.get("/").status_code == 200
+
+
+def test_signup_owner_confirms_their_email_from_the_portal(public_client, db):
+    location = public_client.post("/signup/", _signup_data())["Location"]
+    portal = client_for("initech.localhost")
+    portal.get(location.removeprefix("http://initech.localhost"))
+    with schema_context("t_initech"):
+        assert not EmailAddress.objects.get(email="peter@initech.test").verified
+
+    [message] = mail.outbox
+    assert message.to == ["peter@initech.test"]
+    match = re.search(r"http://initech\.localhost(/accounts/confirm-email/\S+/)", message.body)
+    assert match, message.body
+    portal.post(match.group(1))
+
+    with schema_context("t_initech"):
+        assert EmailAddress.objects.get(email="peter@initech.test").verified

@@ -101,8 +101,9 @@ def test_provision_tenant_without_json_prints_readable_lines(db):
         (["--slug", "Bad--Slug"], "Use lowercase letters, digits and single hyphens"),
         (["--slug", "ok-slug", "--plan", "platinum"], "unknown plan 'platinum'"),
         (["--slug", "ok-slug", "--owner-email", "nope"], "Enter a valid email address."),
+        (["--slug", "ok-slug", "--name", "N" * 121], "at most 120 characters"),
     ],
-    ids=["reserved slug", "duplicate slug", "malformed slug", "unknown plan", "bad email"],
+    ids=["reserved slug", "duplicate slug", "malformed slug", "unknown plan", "bad email", "overlong name"],
 )
 def test_provision_tenant_bad_arguments_fail_with_one_line_and_create_nothing(tenant_a, args, message):
     defaults = {"--name": "Acme", "--owner-email": "o@acme.test"}

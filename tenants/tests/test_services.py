@@ -81,7 +81,7 @@ def test_tenant_provision_creates_tenant_schema_domain_and_owner(db):
     assert tenant.schema_name == "t_newco"
     assert tenant.plan.code == "professional"
     assert tenant.status == TenantStatus.TRIALING
-    assert tenant.billing_email == "Boss@NewCo.test"
+    assert tenant.billing_email == "boss@newco.test"
     assert schema_exists("t_newco")
     assert list(Domain.objects.filter(tenant=tenant).values_list("domain", "is_primary")) == [("newco.localhost", True)]
     with schema_context("t_newco"):
@@ -165,6 +165,7 @@ MALFORMED_SLUGS = {
     "space": "ac me",
     "non-ascii": "acmé",
     "empty": "",
+    "trailing newline": "acme\n",
 }
 RESERVED = ["www", "api", "admin", "static", "media", "public", "template", "mail"]
 
@@ -253,17 +254,35 @@ def test_tenant_provision_requires_a_company_name(db):
     assert _nothing_left_of("nameless", "t_nameless")
 
 
-@pytest.mark.parametrize(
-    ("field", "overrides"),
-    [("email", {"owner_email": "not-an-email"}), ("password", {"owner_password": "password"})],
-    ids=["bad owner email", "weak owner password"],
-)
-def test_tenant_provision_failing_midway_leaves_nothing_behind(db, field, overrides):
-    # The owner is created after the tenant row, the schema and the domain: all must go.
+def test_tenant_provision_rejects_an_overlong_company_name(db):
     with pytest.raises(ValidationFailed) as excinfo:
-        ProvisionedTenantFactory(slug="halfway", **overrides)
+        ProvisionedTenantFactory(slug="wordy", name="W" * 121)
 
-    assert field in excinfo.value.errors
+    assert "name" in excinfo.value.errors
+    assert _nothing_left_of("wordy", "t_wordy")
+    assert ProvisionedTenantFactory(slug="wordy", name="W" * 120).tenant.name == "W" * 120
+
+
+OVERLONG_EMAIL = "o" * 64 + "@" + ".".join(["h" * 60] * 4) + ".test"  # valid syntax, 313 characters
+
+
+@pytest.mark.parametrize("email", ["not-an-email", "", OVERLONG_EMAIL], ids=["malformed", "empty", "overlong"])
+def test_tenant_provision_rejects_bad_owner_email_and_creates_nothing(db, email):
+    with pytest.raises(ValidationFailed) as excinfo:
+        ProvisionedTenantFactory(slug="mailless", owner_email=email)
+
+    assert excinfo.value.errors["email"] == ["Enter a valid email address."]
+    assert _nothing_left_of("mailless", "t_mailless")
+
+
+@pytest.mark.parametrize("password", ["password", "87654321"], ids=["common", "numeric"])
+def test_tenant_provision_failing_midway_leaves_nothing_behind(db, password):
+    # The owner's password is checked when the owner is created, after the tenant row, the
+    # schema and the domain: all of them must be gone.
+    with pytest.raises(ValidationFailed) as excinfo:
+        ProvisionedTenantFactory(slug="halfway", owner_password=password)
+
+    assert "password" in excinfo.value.errors
     assert _nothing_left_of("halfway", "t_halfway")
     assert not _schema_in_information_schema("t_halfway")
     # ... and nothing blocks a corrected retry.

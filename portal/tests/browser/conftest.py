@@ -18,7 +18,7 @@ import pytest
 from django.db import connections
 from django.test.testcases import LiveServerThread, QuietWSGIRequestHandler
 from django_tenants.utils import schema_context
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from accounts.services import user_create
 from audit.services import Actor
@@ -95,7 +95,7 @@ def _serve_with_whitenoise(app):  # type: ignore[no-untyped-def]
     return app
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live_site(django_db_setup: None, django_db_blocker) -> Iterator[LiveSite]:  # type: ignore[no-untyped-def]
     with django_db_blocker.unblock():
         server = _LiveServerThread("127.0.0.1", _serve_with_whitenoise, port=0)  # type: ignore[arg-type]
@@ -115,14 +115,36 @@ def site(live_site: LiveSite, django_db_blocker) -> Iterator[LiveSite]:  # type:
         yield live_site
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args() -> dict[str, object]:
-    return {"executable_path": CHROMIUM, "headless": True, "args": CHROMIUM_ARGS}
+@pytest.fixture(scope="package")
+def chromium(live_site: LiveSite) -> Iterator[Browser]:
+    """Debian's Chromium, for this package only (pytest-playwright's session-wide fixtures go unused).
+
+    While Playwright's sync API runs, the main thread has an event loop, and Django (through
+    asgiref's context-local connections) hands tests' ORM calls a different connection object
+    than the one pytest-django closes at the end of the session. Closing those connections and
+    stopping Playwright when the browser tests end keeps later tests on the usual connection and
+    lets the test database be dropped.
+    """
+    playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+    finally:
+        connections.close_all()
+        playwright.stop()
 
 
-@pytest.fixture(scope="session")
-def browser_context_args() -> dict[str, object]:
-    return {"viewport": {"width": 1280, "height": 900}, "locale": "en-US"}
+def new_visitor(chromium: Browser) -> BrowserContext:
+    """A fresh browser profile: no cookies, so nobody is signed in."""
+    return chromium.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+
+
+@pytest.fixture
+def page(chromium: Browser) -> Iterator[Page]:
+    visitor = new_visitor(chromium)
+    yield visitor.new_page()
+    visitor.close()
 
 
 def provision_tenant(*, name_prefix: str) -> BrowserTenant:

@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 from accounts.models import Role, User
 from audit.services import Actor
 from conftest import PASSWORD
-from portal.tests.browser.conftest import LiveSite, add_member, provision_tenant, sign_in, unique
+from portal.tests.browser.conftest import LiveSite, add_member, new_visitor, provision_tenant, sign_in, unique
 from tenants.models import Domain, Tenant
 from tenants.services import tenant_suspend
 
@@ -30,7 +30,7 @@ def _invitation_link_for(email: str) -> str:
     return match.group(0)
 
 
-def test_signup_then_invite_a_teammate_who_joins(page: Page, browser: Browser, site: LiveSite) -> None:
+def test_signup_then_invite_a_teammate_who_joins(page: Page, chromium: Browser, site: LiveSite) -> None:
     slug = unique("signup")
     company = f"Signup {slug[-8:]} Corp"
     owner_email = f"founder@{slug}.test"
@@ -66,7 +66,7 @@ def test_signup_then_invite_a_teammate_who_joins(page: Page, browser: Browser, s
 
     link = _invitation_link_for(teammate_email)
     assert link.startswith(site.tenant_url(slug, "/accounts/invitations/"))
-    teammate_context = browser.new_context()
+    teammate_context = new_visitor(chromium)
     try:
         teammate = teammate_context.new_page()
         teammate.goto(link)
