@@ -53,17 +53,24 @@ class DeletionForm(forms.Form):
     grace_days = forms.IntegerField(min_value=0, label="Grace period (days) before the schema is dropped")
 
 
-def _apply_each(request: HttpRequest, queryset: QuerySet[Tenant], service: Callable[..., object], verb: str) -> None:
+def _apply_each(
+    request: HttpRequest, queryset: QuerySet[Tenant], service: Callable[[Tenant, Actor], object], verb: str
+) -> None:
+    """Run a lifecycle service on each selected tenant; one error message per refusal, one summary."""
     actor = Actor.for_staff(request.user)
     done = 0
     for tenant in queryset:
         try:
-            service(tenant=tenant, actor=actor, reason=f"{verb} by staff in admin")
+            service(tenant, actor)
             done += 1
         except ApplicationError as error:
             messages.error(request, f"{tenant.slug}: {error.detail}")
     if done:
         messages.success(request, f"{verb.capitalize()} {done} tenant(s).")
+
+
+def _with_reason(service: Callable[..., object], verb: str) -> Callable[[Tenant, Actor], object]:
+    return lambda tenant, actor: service(tenant=tenant, actor=actor, reason=f"{verb} by staff in admin")
 
 
 @admin.register(Tenant)
@@ -108,35 +115,24 @@ class TenantAdmin(admin.ModelAdmin):
 
     @admin.action(permissions=["change"], description="Suspend selected tenants")
     def suspend(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
-        _apply_each(request, queryset, tenant_suspend, "suspended")
+        _apply_each(request, queryset, _with_reason(tenant_suspend, "suspended"), "suspended")
 
     @admin.action(permissions=["change"], description="Reactivate selected tenants")
     def reactivate(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
-        _apply_each(request, queryset, tenant_reactivate, "reactivated")
+        _apply_each(request, queryset, _with_reason(tenant_reactivate, "reactivated"), "reactivated")
 
     @admin.action(permissions=["change"], description="Cancel selected tenants")
     def cancel(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
-        _apply_each(request, queryset, tenant_cancel, "cancelled")
+        _apply_each(request, queryset, _with_reason(tenant_cancel, "cancelled"), "cancelled")
 
     @admin.action(permissions=["change"], description="Restore selected tenants scheduled for deletion")
     def restore(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
-        actor = Actor.for_staff(request.user)
-        for tenant in queryset:
-            try:
-                tenant_restore(tenant=tenant, actor=actor)
-                messages.success(request, f"{tenant.slug} restored.")
-            except ApplicationError as error:
-                messages.error(request, f"{tenant.slug}: {error.detail}")
+        _apply_each(request, queryset, lambda tenant, actor: tenant_restore(tenant=tenant, actor=actor), "restored")
 
     @admin.action(permissions=["change"], description="Purge selected tenants now (grace period over only)")
     def purge(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
-        actor = Actor.for_staff(request.user)
-        for tenant in queryset:
-            try:
-                tenant_purge(tenant=tenant, actor=actor)
-                messages.success(request, f"{tenant.slug} purged: schema dropped.")
-            except ApplicationError as error:
-                messages.error(request, f"{tenant.slug}: {error.detail}")
+        """Drops the schemas of tenants whose deletion grace period has ended."""
+        _apply_each(request, queryset, lambda tenant, actor: tenant_purge(tenant=tenant, actor=actor), "purged")
 
     @admin.action(permissions=["change"], description="Delete selected tenant (after confirmation and grace period)")
     def request_deletion(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> HttpResponse | None:

@@ -220,7 +220,7 @@ def test_admin_restore_action_brings_the_tenant_back(staff_client, tenant_a):
 
     response = _run_action(staff_client, "restore", tenant_a)
 
-    assert "alpha restored." in _messages(response)
+    assert "Restored 1 tenant(s)." in _messages(response)
     assert not Tenant.objects.get(pk=tenant_a.tenant.pk).is_deleted
     assert client_for(tenant_a.host).get("/accounts/login/").status_code == 200
 
