@@ -58,7 +58,9 @@ def table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]], not
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
 
     def line(row: Sequence[str]) -> str:
-        first, *rest = (cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+        first, *rest = (
+            cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
         return "  ".join([first, *rest]).rstrip()
 
     rule = "-" * len(line(cells[0]))

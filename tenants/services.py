@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -57,6 +58,15 @@ def tenant_validate_new_slug(slug: str) -> None:
         raise ValidationFailed(problems[0], errors={"slug": problems})
 
 
+def _new_tenant_name_check(name: str) -> None:
+    max_length = Tenant._meta.get_field("name").max_length or 0
+    if not name:
+        raise ValidationFailed("A company name is required.", errors={"name": ["This field is required."]})
+    if len(name) > max_length:
+        problem = f"The company name can be at most {max_length} characters long."
+        raise ValidationFailed(problem, errors={"name": [problem]})
+
+
 def _plan_or_error(plan_code: str) -> Plan:
     plan = plan_get(code=plan_code)
     if plan is None:
@@ -86,32 +96,29 @@ def tenant_provision(
     by the emailed link; operators provisioning for a known customer keep the default.
     Raises `ValidationFailed` for a bad slug, name, plan or owner email/password.
     """
-    slug = slug.strip().lower()
-    name = name.strip()
-    if not name:
-        raise ValidationFailed("A company name is required.", errors={"name": ["This field is required."]})
-    name_max_length = Tenant._meta.get_field("name").max_length or 0
-    if len(name) > name_max_length:
-        problem = f"The company name can be at most {name_max_length} characters long."
-        raise ValidationFailed(problem, errors={"name": [problem]})
+    slug, name = slug.strip().lower(), name.strip()
+    _new_tenant_name_check(name)
     tenant_validate_new_slug(slug)
     plan = _plan_or_error(plan_code)
     owner_email = email_normalise(owner_email)  # before any row: the tenant's billing email is the owner's
-    now = timezone.now()
+    trial_ends_at = timezone.now() + timedelta(days=settings.DEFAULT_TRIAL_DAYS)
     with transaction.atomic():
-        tenant = Tenant.objects.create(
-            slug=slug,
-            name=name,
-            schema_name=schema_name_for(slug),
-            plan=plan,
-            status=status,
-            trial_ends_at=now + timedelta(days=settings.DEFAULT_TRIAL_DAYS)
-            if status == TenantStatus.TRIALING
-            else None,
-            locale=locale,
-            industry=industry,
-            billing_email=owner_email,
-        )
+        try:
+            tenant = Tenant.objects.create(
+                slug=slug,
+                name=name,
+                schema_name=schema_name_for(slug),
+                plan=plan,
+                status=status,
+                trial_ends_at=trial_ends_at if status == TenantStatus.TRIALING else None,
+                locale=locale,
+                industry=industry,
+                billing_email=owner_email,
+            )
+        except (IntegrityError, DjangoValidationError):  # a concurrent signup took the slug since the check
+            raise ValidationFailed(
+                f"The address “{slug}” is already taken.", errors={"slug": [f"The address “{slug}” is already taken."]}
+            ) from None
         tenant.create_schema()
         domain = Domain.objects.create(domain=tenant_domain_for(slug), tenant=tenant, is_primary=True)
         with schema_context(tenant.schema_name):

@@ -562,3 +562,13 @@ def test_tenants_purge_due_with_nothing_due_does_nothing(tenant_a, tenant_b):
     assert tenants_purge_due() == []
     assert schema_exists(tenant_a.schema)
     assert schema_exists(tenant_b.schema)
+
+
+def test_tenant_provision_concurrent_duplicate_slug_is_a_validation_error(db, monkeypatch):
+    """Two signups racing for one slug both pass the check; the loser gets a clear error, not a 500."""
+    ProvisionedTenantFactory(slug="racer")
+    monkeypatch.setattr("tenants.services.tenant_validate_new_slug", lambda slug: None)
+    with pytest.raises(ValidationFailed) as caught:
+        ProvisionedTenantFactory(slug="racer", owner_email="two@racer.test")
+    assert caught.value.errors == {"slug": ["The address “racer” is already taken."]}
+    assert Tenant.objects.filter(slug="racer").count() == 1
