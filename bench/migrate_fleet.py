@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connections
 
-from bench.provisioning import fleet_ensure
+from bench.fleet import fleet_ensure
 from bench.report import fmt_ratio, fmt_seconds, ratio, table
 from tenants.models import Tenant
 
@@ -88,7 +88,7 @@ def run(*, tenant_count: int = 200) -> tuple[dict[str, Any], str]:
         ],
         notes=[
             f"{os.cpu_count()} CPUs; TENANT_MULTIPROCESSING_MAX_PROCESSES={processes}; "
-            f"topping the fleet up to {schemas} tenants by cloning took {fmt_seconds(fleet_seconds)}"
+            f"growing the fleet to {schemas} tenants took {fmt_seconds(fleet_seconds)}"
         ],
     )
     return result, text

@@ -91,7 +91,10 @@ def benchmark_runners(args: argparse.Namespace) -> dict[str, Callable[[], tuple[
 
     return {
         "provisioning": lambda: provisioning.run(
-            clone_count=args.tenants, migrate_count=args.migrate_baseline, dt_clone_count=args.dt_clones
+            clone_count=args.tenants,
+            migrate_count=args.migrate_baseline,
+            dt_clone_count=args.dt_clones,
+            fleet=args.fleet,
         ),
         "migrations": lambda: migrate_fleet.run(tenant_count=args.fleet),
         "routing": lambda: routing.run(n=args.requests),
