@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 STAMP := $(VENV)/.installed
 
-.PHONY: run install services migrate seed test test-fast lint format bench shell clean-db
+.PHONY: run install services migrate seed test lint format bench shell
 
 run: install services migrate seed  ## Install, start PostgreSQL/Redis, migrate, seed demo data, run web + worker + beat
 	@$(MANAGE) collectstatic --noinput -v0

@@ -45,17 +45,25 @@ def django_db_setup(django_db_setup: None, django_db_blocker) -> Iterator[None]:
 
 
 def _provision(slug: str, plan: str, status: str) -> TenantFixture:
-    provisioned = tenant_provision(slug=slug, name=f"{slug.title()} Ltd", owner_email=f"owner@{slug}.test",
-                                   owner_password=PASSWORD, plan_code=plan, status=status,
-                                   actor=Actor.system("tests"))
+    provisioned = tenant_provision(
+        slug=slug,
+        name=f"{slug.title()} Ltd",
+        owner_email=f"owner@{slug}.test",
+        owner_password=PASSWORD,
+        plan_code=plan,
+        status=status,
+        actor=Actor.system("tests"),
+    )
     return TenantFixture(tenant=provisioned.tenant, host=provisioned.domain.domain, owner_email=f"owner@{slug}.test")
 
 
 @pytest.fixture(scope="session")
 def two_tenants(django_db_setup: None, django_db_blocker) -> tuple[TenantFixture, TenantFixture]:  # type: ignore[no-untyped-def]
     with django_db_blocker.unblock():
-        return (_provision("alpha", "professional", TenantStatus.ACTIVE),
-                _provision("beta", "starter", TenantStatus.TRIALING))
+        return (
+            _provision("alpha", "professional", TenantStatus.ACTIVE),
+            _provision("beta", "starter", TenantStatus.TRIALING),
+        )
 
 
 @pytest.fixture
@@ -82,7 +90,7 @@ def client_for(host: str) -> Client:
 
 
 @pytest.fixture
-def public_client() -> Client:
+def public_client(db: None) -> Client:  # every request runs in a transaction (ATOMIC_REQUESTS)
     return client_for("localhost")
 
 

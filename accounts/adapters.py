@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
+from django.contrib.sites.shortcuts import get_current_site
 from django.http import HttpRequest
 
 from tenants.context import connection_tenant
@@ -19,8 +21,14 @@ class TenantAccountAdapter(DefaultAccountAdapter):
         return False
 
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
-        tenant = connection_tenant()
-        context.setdefault("workspace_name", getattr(tenant, "name", "Agentry"))
+        """allauth's emails greet from `current_site.name`: make that the workspace, not the hostname."""
+        name = getattr(connection_tenant(), "name", "Agentry")
+        request = context.get("request") or allauth_context.request  # set while an allauth flow runs
+        site = get_current_site(request) if request is not None else None
+        if site is not None:
+            site.name = name
+            context.setdefault("current_site", site)
+        context.setdefault("workspace_name", name)
         super().send_mail(template_prefix, email, context)
 
     def format_email_subject(self, subject: str) -> str:

@@ -69,9 +69,10 @@ def fleet_ensure(count: int) -> float:
         )
         for slug in slugs
     ]
-    with psycopg.connect(os.environ["DATABASE_URL"]) as conn:  # one transaction for all the schemas
+    with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
         for tenant in tenants:
             conn.execute(schema_ddl(tenant.schema_name))
+            conn.commit()  # one transaction per schema: hundreds at once exhaust the lock table
     connection.set_schema_to_public()
     Tenant.objects.bulk_create(tenants)
     Domain.objects.bulk_create([Domain(domain=tenant_domain_for(t.slug), tenant=t, is_primary=True) for t in tenants])

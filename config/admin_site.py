@@ -18,4 +18,7 @@ class AgentryAdminSite(admin.AdminSite):
     index_template = "admin/agentry_index.html"
 
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
-        return super().index(request, {**(extra_context or {}), "overview": tenant_overview()})
+        context = dict(extra_context or {})
+        if request.user.has_perm("tenants.view_tenant"):
+            context["overview"] = tenant_overview()
+        return super().index(request, context)

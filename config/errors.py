@@ -12,6 +12,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -106,7 +107,7 @@ def _drf_code(exc: drf_exceptions.APIException) -> str:
 
 
 def _problem_response(body: dict[str, Any], context: dict[str, Any]) -> Response:
-    set_rollback()  # a failed request leaves no partial writes behind (ATOMIC_REQUESTS or atomic views)
+    set_rollback()  # with ATOMIC_REQUESTS, a failed API request leaves no partial writes behind
     request = context.get("request")
     if request is not None:
         # Errors are JSON even from views that negotiated another format (e.g. the YAML schema).
@@ -150,6 +151,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     return problem
 
 
+@csrf_exempt  # answers 404 to every method; without this a POST would get the HTML CSRF page
 def api_route_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """Unknown paths under /api/ answer in the API's error shape, not with an HTML page."""
     body = problem_body(

@@ -200,6 +200,7 @@ def test_password_reset_email_link_sets_a_new_password_on_the_tenant(tenant_a):
     [message] = mail.outbox
     assert message.to == ["forgetful@alpha.test"]
     assert message.subject.startswith(f"[{tenant_a.tenant.name}] ")
+    assert f"Hello from {tenant_a.tenant.name}!" in message.body  # the workspace, not the hostname
     [link] = _reset_links([message])
     assert link["host"] == tenant_a.host
 

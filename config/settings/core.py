@@ -11,7 +11,12 @@ PLATFORM_DOMAIN = env("PLATFORM_DOMAIN", default="localhost")
 PLATFORM_URL_SCHEME = env("PLATFORM_URL_SCHEME", default="http")
 PLATFORM_URL_PORT = env("PLATFORM_URL_PORT", default="8000")
 
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[PLATFORM_DOMAIN, f".{PLATFORM_DOMAIN}", "127.0.0.1"])
+# Hostnames besides PLATFORM_DOMAIN that serve the public site (e.g. a load balancer's name).
+PUBLIC_EXTRA_HOSTS = env.list("PUBLIC_EXTRA_HOSTS", default=[])
+
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS", default=[PLATFORM_DOMAIN, f".{PLATFORM_DOMAIN}", "127.0.0.1", *PUBLIC_EXTRA_HOSTS]
+)
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 # How many reverse proxies in front of the app append to X-Forwarded-For (0: ignore the header).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)

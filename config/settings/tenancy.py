@@ -49,8 +49,7 @@ INSTALLED_APPS = list(dict.fromkeys(SHARED_APPS + TENANT_APPS))
 TENANT_MODEL = "tenants.Tenant"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
 PUBLIC_SCHEMA_NAME = "public"
-# Hostnames besides PLATFORM_DOMAIN that serve the public site (e.g. a load balancer's name).
-PUBLIC_EXTRA_HOSTS = env.list("PUBLIC_EXTRA_HOSTS", default=[])
+
 
 # New tenants are cloned from this migrated, empty schema instead of replaying migrations.
 # It has no Tenant row, so it never appears in tenant loops; `manage.py sync_tenant_template`

@@ -40,3 +40,38 @@ def test_metrics_refused_to_addresses_outside_the_allowlist(public_client, setti
 
 def test_metrics_not_served_on_tenant_hosts(tenant_a):
     assert client_for(tenant_a.host).get("/metrics").status_code in (302, 404)
+
+
+def test_errors_unknown_api_route_post_without_csrf_is_json(public_client):
+    from django.test import Client
+
+    client = Client(HTTP_HOST="localhost", enforce_csrf_checks=True)
+    response = client.post("/api/v1/agents", data="{}", content_type="application/json")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def test_errors_unhandled_exception_in_api_view_is_problem_json_without_details():
+    from rest_framework.test import APIRequestFactory
+    from rest_framework.views import APIView
+
+    class ExplodingApi(APIView):
+        authentication_classes = ()
+        permission_classes = ()
+
+        def get(self, request):
+            raise RuntimeError("secret internals must not leak")
+
+    response = ExplodingApi.as_view()(APIRequestFactory().get("/api/v1/explode"))
+    response.render()
+    body = json.loads(response.content)
+    assert response.status_code == 500
+    assert body["code"] == "internal_error"
+    assert "secret internals" not in response.content.decode()
+
+
+def test_routing_public_extra_hosts_serve_the_public_site(settings, db):
+    settings.PUBLIC_EXTRA_HOSTS = ["lb.internal.example"]
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "lb.internal.example"]  # as core.py derives it
+    response = client_for("lb.internal.example").get("/pricing/")
+    assert response.status_code == 200

@@ -456,3 +456,32 @@ def test_signup_owner_confirms_their_email_from_the_portal(public_client, db):
 
     with schema_context("t_initech"):
         assert EmailAddress.objects.get(email="peter@initech.test").verified
+
+
+def test_signup_slug_check_reports_taken_reserved_and_available(public_client, tenant_a):
+    taken = public_client.get("/signup/check-slug/", {"slug": tenant_a.tenant.slug})
+    reserved = public_client.get("/signup/check-slug/", {"slug": "admin"})
+    free = public_client.get("/signup/check-slug/", {"slug": "brand-new-co"})
+    assert "already taken" in taken.content.decode()
+    assert "reserved" in reserved.content.decode()
+    assert "Available" in free.content.decode() and "brand-new-co.localhost" in free.content.decode()
+
+
+def test_signup_throttled_per_client_ip_after_the_hourly_limit(public_client, settings, db):
+    settings.SIGNUP_RATE_LIMIT_PER_HOUR = 1
+    form = {
+        "company_name": "One Co",
+        "slug": "throttle-one",
+        "email": "a@one.test",
+        "password": "a-long-enough-passphrase",
+        "plan": "starter",
+    }
+    assert public_client.post("/signup/", form).status_code == 302
+    second = public_client.post("/signup/", {**form, "slug": "throttle-two", "email": "b@two.test"})
+    assert second.status_code == 429
+    assert "Too many signups" in second.content.decode()
+    assert not Tenant.objects.filter(slug="throttle-two").exists()
+    other_ip = public_client.post(
+        "/signup/", {**form, "slug": "throttle-three", "email": "c@three.test"}, REMOTE_ADDR="198.51.100.9"
+    )
+    assert other_ip.status_code == 302

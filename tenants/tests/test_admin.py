@@ -290,3 +290,37 @@ def test_admin_staff_signs_in_with_password(two_tenants, db):
 
     assert response.status_code == 302
     assert client.get(CHANGELIST).status_code == 200
+
+
+def test_admin_edit_goes_through_service_and_is_audited(staff_client, tenant_b):
+    url = f"/admin/tenants/tenant/{tenant_b.tenant.pk}/change/"
+    form = staff_client.get(url).context["adminform"].form
+    data = {name: form.initial.get(name) or "" for name in form.fields}
+    data.update(
+        name="Beta Renamed",
+        plan=Plan.objects.get(code="professional").pk,
+        **{"domains-TOTAL_FORMS": "0", "domains-INITIAL_FORMS": "0"},
+    )
+    response = staff_client.post(url, data)
+
+    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
+    tenant = Tenant.objects.get(pk=tenant_b.tenant.pk)
+    assert (tenant.name, tenant.plan.code) == ("Beta Renamed", "professional")
+    event = AuditEvent.objects.get(action="tenant.updated", tenant_slug="beta")
+    assert event.actor_type == ActorType.STAFF
+    assert event.data["changes"]["name"] == ["Beta Ltd", "Beta Renamed"]
+    assert event.data["changes"]["plan"] == ["Starter", "Professional"]
+
+
+def test_admin_overview_hidden_from_staff_without_tenant_permission(two_tenants, db):
+    viewer = _client_for_user(_staff("plain-staff@agentry.test", is_staff=True, is_superuser=False))
+    response = viewer.get("/admin/")
+    assert response.status_code == 200
+    assert b"platform-overview" not in response.content
+
+
+def test_admin_overview_counts_tenants_for_superusers(staff_client):
+    response = staff_client.get("/admin/")
+    overview = response.context["overview"]
+    assert overview.total >= 2
+    assert b"platform-overview" in response.content
