@@ -55,7 +55,8 @@ def routable_hostname(request: HttpRequest) -> str:
     with a Domain row are ever routed, which is what lets production serve tenants' custom
     domains with ALLOWED_HOSTS = ["*"] without exposing Host-header poisoning.
     """
-    domain, _port = split_domain_port(request._get_raw_host())
+    # Django's raw-host reader (honours USE_X_FORWARDED_HOST) without its ALLOWED_HOSTS check.
+    domain, _port = split_domain_port(request._get_raw_host())  # type: ignore[attr-defined]
     return remove_www(domain) if domain else ""
 
 
