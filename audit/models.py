@@ -26,6 +26,7 @@ class AuditEvent(models.Model):
     tenant_slug = models.CharField(max_length=40, blank=True, db_index=True)
     data = models.JSONField(default=dict, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+    request_id = models.CharField(max_length=128, blank=True)
 
     class Meta:
         ordering = ("-occurred_at", "-id")

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import models
 
+from api.request_id import current_client_ip, current_request_id
 from audit.models import ActorType, AuditEvent
 
 
@@ -51,5 +52,6 @@ def audit_record(
         target_label=str(target)[:254] if target is not None else "",
         tenant_slug=tenant_slug,
         data=data or {},
-        ip_address=ip_address,
+        ip_address=ip_address or current_client_ip(),
+        request_id=current_request_id() if current_request_id() != "-" else "",
     )

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import connection
 
 from billing.selectors import plan_get
+from tenants.context import set_schema_to_public
 from tenants.models import Domain, Tenant, TenantStatus
 from tenants.services import tenant_domain_for
 from tenants.slugs import schema_name_for
@@ -73,7 +74,7 @@ def fleet_ensure(count: int) -> float:
         for tenant in tenants:
             conn.execute(schema_ddl(tenant.schema_name))
             conn.commit()  # one transaction per schema: hundreds at once exhaust the lock table
-    connection.set_schema_to_public()
+    set_schema_to_public()
     Tenant.objects.bulk_create(tenants)
     Domain.objects.bulk_create([Domain(domain=tenant_domain_for(t.slug), tenant=t, is_primary=True) for t in tenants])
     catalog_analyze()

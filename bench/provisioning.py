@@ -28,6 +28,7 @@ from django_tenants.utils import get_tenant_base_schema, schema_context
 from audit.services import Actor
 from bench.fleet import fleet_ensure, schema_ddl, template_ddl
 from bench.report import fmt_ratio, fmt_seconds, ratio, summary, table, verdict
+from tenants.context import set_schema_to_public
 from tenants.models import Tenant
 from tenants.services import tenant_provision
 
@@ -43,7 +44,7 @@ def schema_by_migrate(tenant: Tenant) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f'CREATE SCHEMA "{tenant.schema_name}"')
     call_command("migrate_schemas", tenant=True, schema_name=tenant.schema_name, interactive=False, verbosity=0)
-    connection.set_schema_to_public()
+    set_schema_to_public()
 
 
 def schema_by_django_tenants_clone(tenant: Tenant) -> None:
@@ -57,13 +58,15 @@ schema_by_template_clone: SchemaStep = Tenant.create_schema
 
 def schema_by_ddl_replay(tenant: Tenant) -> None:
     """What-if: replay the template's DDL (one pg_dump, taken before timing) in the provisioning
-    transaction, then the same plan check as Tenant.create_schema."""
+    transaction, then the same plan check (and catch-up migrate) as Tenant.create_schema."""
     with connection.cursor() as cursor:
         cursor.execute(schema_ddl(tenant.schema_name))
     with schema_context(tenant.schema_name):
         executor = MigrationExecutor(connection)
-        assert not executor.migration_plan(executor.loader.graph.leaf_nodes()), "replayed schema is not current"
-    connection.set_schema_to_public()
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if pending:
+        call_command("migrate_schemas", tenant=True, schema_name=tenant.schema_name, interactive=False, verbosity=0)
+    set_schema_to_public()
 
 
 ROWS: dict[str, tuple[str, SchemaStep]] = {

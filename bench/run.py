@@ -63,6 +63,12 @@ def git_commit() -> str | None:
     return completed.stdout.strip() or None
 
 
+def load_average() -> str:
+    """Other work on the machine inflates every absolute number: say how busy it was."""
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min)"
+
+
 def prepare_database() -> dict[str, float]:
     """Fresh bench database: public schema migrated, tenant template synced, bench Redis DB empty."""
     import django
@@ -112,7 +118,7 @@ def main(argv: list[str]) -> int:
     started = time.perf_counter()
     print(
         f"Bench database {database_name(database_url)!r}, Redis {os.environ['CACHE_URL']}; "
-        f"running: {', '.join(args.only)}",
+        f"running: {', '.join(args.only)}; {os.cpu_count()} CPUs, {load_average()}",
         flush=True,
     )
     results: dict[str, Any] = {
@@ -124,6 +130,7 @@ def main(argv: list[str]) -> int:
             "database": database_name(database_url),
             "redis": os.environ["CACHE_URL"],
             "settings": os.environ["DJANGO_SETTINGS_MODULE"],
+            "load_average_at_start": os.getloadavg(),
         },
     }
     try:
@@ -147,10 +154,11 @@ def main(argv: list[str]) -> int:
             caches["routing"].clear()
             database_drop(database_url)
     results["meta"]["wall_s"] = time.perf_counter() - started
+    results["meta"]["load_average_at_end"] = os.getloadavg()
     RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
     RESULTS_PATH.write_text(json.dumps(results, indent=2) + "\n")
     print(
-        f"\nwhole run {results['meta']['wall_s']:.0f} s; results in {RESULTS_PATH.relative_to(ROOT)}"
+        f"\nwhole run {results['meta']['wall_s']:.0f} s ({load_average()}); results in {RESULTS_PATH.relative_to(ROOT)}"
         f"{'' if args.keep_db else f'; dropped {database_name(database_url)}'}"
     )
     return 0

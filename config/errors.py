@@ -68,6 +68,43 @@ class InvalidTransition(Conflict):
     title = "That status change is not allowed."
 
 
+class AuthenticationError(ApplicationError):
+    """The credentials are missing, malformed, unknown, revoked, expired or for another tenant."""
+
+    code = "authentication_failed"
+    status = 401
+    title = "Authentication failed."
+
+    def __init__(self, detail: str | None = None, *, code: str | None = None) -> None:
+        super().__init__(detail)
+        if code:
+            self.code = code
+
+
+class IpNotAllowed(ApplicationError):
+    code = "ip_not_allowed"
+    status = 403
+    title = "This API key may not be used from your IP address."
+
+
+class ScopeMissing(ApplicationError):
+    code = "insufficient_scope"
+    status = 403
+    title = "The credentials lack a scope this endpoint requires."
+
+
+class RateLimited(ApplicationError):
+    code = "rate_limited"
+    status = 429
+    title = "Too many requests."
+
+
+class IdempotencyKeyReused(ApplicationError):
+    code = "idempotency_key_reused"
+    status = 422
+    title = "This Idempotency-Key was already used with a different request."
+
+
 class TenantSuspended(ApplicationError):
     code = "tenant_suspended"
     status = 403
@@ -80,30 +117,51 @@ class TenantCancelled(TenantSuspended):
 
 
 def problem_body(*, status: int, code: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
+    from api.request_id import current_request_id
+
     return {
         "type": f"https://docs.agentry.dev/errors#{code}",
         "title": title,
         "status": status,
         "code": code,
         "detail": detail,
+        "request_id": current_request_id(),
         **extra,
     }
 
 
-def _drf_code(exc: drf_exceptions.APIException) -> str:
-    codes = {
-        drf_exceptions.ValidationError: "validation_error",
-        drf_exceptions.ParseError: "malformed_request",
-        drf_exceptions.NotAuthenticated: "not_authenticated",
-        drf_exceptions.AuthenticationFailed: "authentication_failed",
-        drf_exceptions.PermissionDenied: "permission_denied",
-        drf_exceptions.NotFound: "not_found",
-        drf_exceptions.MethodNotAllowed: "method_not_allowed",
-        drf_exceptions.NotAcceptable: "not_acceptable",
-        drf_exceptions.UnsupportedMediaType: "unsupported_media_type",
-        drf_exceptions.Throttled: "rate_limited",
-    }
-    return codes.get(type(exc), str(getattr(exc, "default_code", "error")))
+def field_errors(detail: Any, prefix: str = "") -> list[dict[str, str]]:
+    """Flatten DRF/ours validation details into `[{"field", "code", "message"}]` (nested fields dotted)."""
+    if isinstance(detail, dict):
+        return [item for key, value in detail.items() for item in field_errors(value, f"{prefix}{key}.")]
+    if isinstance(detail, list):
+        if all(not isinstance(item, (dict, list)) for item in detail):
+            field = prefix.rstrip(".") or "non_field_errors"
+            return [
+                {"field": field, "code": str(getattr(item, "code", "invalid")), "message": str(item)} for item in detail
+            ]
+        return [item for index, value in enumerate(detail) for item in field_errors(value, f"{prefix}{index}.")]
+    return [
+        {
+            "field": prefix.rstrip(".") or "non_field_errors",
+            "code": str(getattr(detail, "code", "invalid")),
+            "message": str(detail),
+        }
+    ]
+
+
+_DRF_CODES: dict[type, str] = {
+    drf_exceptions.ValidationError: "validation_error",
+    drf_exceptions.ParseError: "malformed_request",
+    drf_exceptions.NotAuthenticated: "not_authenticated",
+    drf_exceptions.AuthenticationFailed: "authentication_failed",
+    drf_exceptions.PermissionDenied: "permission_denied",
+    drf_exceptions.NotFound: "not_found",
+    drf_exceptions.MethodNotAllowed: "method_not_allowed",
+    drf_exceptions.NotAcceptable: "not_acceptable",
+    drf_exceptions.UnsupportedMediaType: "unsupported_media_type",
+    drf_exceptions.Throttled: "rate_limited",
+}
 
 
 def _problem_response(body: dict[str, Any], context: dict[str, Any]) -> Response:
@@ -116,17 +174,28 @@ def _problem_response(body: dict[str, Any], context: dict[str, Any]) -> Response
     return Response(body, status=body["status"], content_type=PROBLEM_CONTENT_TYPE)
 
 
+def _application_problem(exc: ApplicationError) -> dict[str, Any]:
+    extra = dict(exc.extra)
+    if isinstance(exc, ValidationFailed):
+        extra["errors"] = field_errors(exc.errors)
+    return problem_body(status=exc.status, code=exc.code, title=exc.title, detail=exc.detail, **extra)
+
+
+def _as_drf_exception(exc: Exception) -> Exception:
+    if isinstance(exc, DjangoValidationError):
+        return drf_exceptions.ValidationError(detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    if isinstance(exc, Http404):
+        return drf_exceptions.NotFound()
+    if isinstance(exc, PermissionDenied):
+        return drf_exceptions.PermissionDenied()
+    return exc
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF exception handler: every error, expected or not, becomes problem+json with a stable `code`."""
     if isinstance(exc, ApplicationError):
-        body = problem_body(status=exc.status, code=exc.code, title=exc.title, detail=exc.detail, **exc.extra)
-        return _problem_response(body, context)
-    if isinstance(exc, DjangoValidationError):
-        exc = drf_exceptions.ValidationError(detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
-    elif isinstance(exc, Http404):
-        exc = drf_exceptions.NotFound()
-    elif isinstance(exc, PermissionDenied):
-        exc = drf_exceptions.PermissionDenied()
+        return _problem_response(_application_problem(exc), context)
+    exc = _as_drf_exception(exc)
     response = drf_exception_handler(exc, context)
     if response is None or not isinstance(exc, drf_exceptions.APIException):
         logger.exception("unhandled error in API view", exc_info=exc)
@@ -134,16 +203,22 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             status=500,
             code="internal_error",
             title="Internal server error.",
-            detail="Something went wrong on our side. It has been logged; please retry later.",
+            detail="Something went wrong on our side. Quote the request_id when contacting support.",
         )
         return _problem_response(body, context)
     extra: dict[str, Any] = {}
     if isinstance(exc, drf_exceptions.ValidationError):
         detail = "The submitted data is not valid."
-        extra["errors"] = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        extra["errors"] = field_errors(exc.detail)
     else:
         detail = str(exc.detail)
-    body = problem_body(status=response.status_code, code=_drf_code(exc), title=detail, detail=detail, **extra)
+    body = problem_body(
+        status=response.status_code,
+        code=_DRF_CODES.get(type(exc), str(exc.default_code)),
+        title=detail,
+        detail=detail,
+        **extra,
+    )
     problem = _problem_response(body, context)
     for header, value in response.items():  # keep Allow, Retry-After, WWW-Authenticate
         problem[header] = value
@@ -161,3 +236,17 @@ def api_route_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> Json
         detail=f"No API endpoint at {request.path}. See /api/docs/ for the endpoints.",
     )
     return JsonResponse(body, status=404, content_type=PROBLEM_CONTENT_TYPE)
+
+
+@csrf_exempt
+def api_key_required(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """/api/v1/ on the public host without a key: the key is what names the workspace."""
+    body = problem_body(
+        status=401,
+        code="not_authenticated",
+        title="Authentication required.",
+        detail="Send your API key as `Authorization: Bearer agk_live_…` or `X-API-Key`.",
+    )
+    response = JsonResponse(body, status=401, content_type=PROBLEM_CONTENT_TYPE)
+    response["WWW-Authenticate"] = 'Bearer realm="agentry"'
+    return response

@@ -1,8 +1,9 @@
 """The public host (`PLATFORM_DOMAIN`): marketing pages, signup, staff admin."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
+from config.errors import api_key_required
 from config.urls_common import api_fallback_urlpatterns, metrics
 from config.urls_common import urlpatterns as common_urlpatterns
 
@@ -10,6 +11,7 @@ urlpatterns = [
     *common_urlpatterns,
     path("admin/", admin.site.urls),
     path("metrics", metrics, name="metrics"),
+    re_path(r"^api/v1/", api_key_required),
     *api_fallback_urlpatterns,
     path("", include("portal.urls_public")),
 ]

@@ -7,6 +7,7 @@ from config.urls_common import urlpatterns as common_urlpatterns
 
 urlpatterns = [
     *common_urlpatterns,
+    path("api/v1/", include("api.urls")),
     *api_fallback_urlpatterns,
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),

@@ -92,6 +92,8 @@ class TenantAdmin(admin.ModelAdmin):
         "currency",
         "industry",
         "billing_email",
+        "api_rate_limit_per_minute",
+        "api_rate_limit_burst",
         "deletion_requested_at",
         "purge_after",
         "created_at",

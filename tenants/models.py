@@ -30,6 +30,9 @@ class Tenant(TenantMixin):
     currency = models.CharField(max_length=3, default="USD")
     industry = models.CharField(max_length=64, blank=True)
     billing_email = models.EmailField(blank=True)
+    # Staff overrides of the plan's API request limits (null: the plan decides).
+    api_rate_limit_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    api_rate_limit_burst = models.PositiveIntegerField(null=True, blank=True)
     # Deletion is two-step: requested (portal/API gone at once, data kept for the grace
     # period), then purged (schema dropped) by the hourly task or an operator.
     deletion_requested_at = models.DateTimeField(null=True, blank=True)

@@ -31,7 +31,7 @@ def tenant_for_hostname(hostname: str) -> Tenant | None:
         return None
     if cached is not None:
         return cached
-    domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
+    domain = Domain.objects.select_related("tenant__plan").filter(domain=hostname).first()
     tenant = domain.tenant if domain else None
     cache.set(_key(hostname), tenant or _MISSING, settings.TENANT_ROUTING_CACHE_SECONDS)
     return tenant
@@ -42,5 +42,23 @@ def routing_cache_forget(*, tenant: Tenant | None = None, hostnames: list[str] |
     names = set(hostnames)
     if tenant is not None and tenant.pk:
         names.update(Domain.objects.filter(tenant=tenant).values_list("domain", flat=True))
-    if names:
-        caches["routing"].delete_many([_key(name) for name in names])
+    keys = [_key(name) for name in names]
+    if tenant is not None and tenant.pk:
+        keys.append(_id_key(tenant.pk))
+    if keys:
+        caches["routing"].delete_many(keys)
+
+
+def _id_key(tenant_id: int) -> str:
+    return f"tenant-id:{tenant_id}"
+
+
+def tenant_by_id(tenant_id: int) -> Tenant | None:
+    """Cached like hostnames (used when an API key on the public host names the tenant)."""
+    cache = caches["routing"]
+    tenant = cache.get(_id_key(tenant_id))
+    if tenant is None:
+        tenant = Tenant.objects.select_related("plan").filter(pk=tenant_id).first()
+        if tenant is not None:
+            cache.set(_id_key(tenant_id), tenant, settings.TENANT_ROUTING_CACHE_SECONDS)
+    return tenant

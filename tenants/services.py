@@ -173,7 +173,18 @@ def tenant_transition(*, tenant: Tenant, to_status: str, actor: Actor, reason: s
 
 # Fields staff may edit directly; status and deletion only move through the lifecycle services.
 EDITABLE_FIELDS = frozenset(
-    {"name", "plan", "trial_ends_at", "locale", "timezone", "currency", "industry", "billing_email"}
+    {
+        "name",
+        "plan",
+        "trial_ends_at",
+        "locale",
+        "timezone",
+        "currency",
+        "industry",
+        "billing_email",
+        "api_rate_limit_per_minute",
+        "api_rate_limit_burst",
+    }
 )
 
 

@@ -19,3 +19,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# Redis used by the API rate limiter (GCRA script); defaults to the cache's Redis.
+from config.env import env  # noqa: E402
+from config.settings.database import CACHES  # noqa: E402
+
+RATE_LIMIT_REDIS_URL = env("RATE_LIMIT_REDIS_URL", default=CACHES["default"]["LOCATION"])
+# Limits for signed-in portal users calling the API (keys use their plan's limits).
+SESSION_RATE_LIMIT_PER_MINUTE = env.int("SESSION_RATE_LIMIT_PER_MINUTE", default=120)
+SESSION_RATE_LIMIT_BURST = env.int("SESSION_RATE_LIMIT_BURST", default=240)
+# Plans without request limits (missing key) fall back to these.
+DEFAULT_RATE_LIMIT_PER_MINUTE = 60
+DEFAULT_RATE_LIMIT_BURST = 120
+IDEMPOTENCY_KEY_TTL_HOURS = 24
+SIGNATURE_TOLERANCE_SECONDS = 300

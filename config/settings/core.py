@@ -30,7 +30,9 @@ ASGI_APPLICATION = "config.asgi.application"
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "api.request_id.RequestIdMiddleware",
     "tenants.middleware.TenantRoutingMiddleware",
+    "api.routing.PublicHostApiRoutingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -89,3 +91,6 @@ EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Agentry <no-reply@agentry.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Fernet keys for secrets stored encrypted (newest first). Empty: derived from DJANGO_SECRET_KEY.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])

@@ -9,16 +9,19 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "tenant_context": {"()": "django_tenants.log.TenantContextFilter"},
+        "request_id": {"()": "api.request_id.RequestIdLogFilter"},
     },
     "formatters": {
         "tenant": {
-            "format": "%(asctime)s %(levelname)s [%(schema_name)s:%(domain_url)s] %(name)s: %(message)s",
+            "format": (
+                "%(asctime)s %(levelname)s [%(schema_name)s:%(domain_url)s] [%(request_id)s] %(name)s: %(message)s"
+            ),
         },
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "filters": ["tenant_context"],
+            "filters": ["tenant_context", "request_id"],
             "formatter": "tenant",
         },
     },

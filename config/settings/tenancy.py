@@ -7,6 +7,7 @@ SHARED_ONLY_APPS = [
     "django_tenants",
     "tenants",
     "billing",
+    "apikeys",
     "djstripe",
     "config.apps.AgentryAdminConfig",
 ]
@@ -29,6 +30,7 @@ SHARED_AND_TENANT_APPS = [
 ]
 
 TENANT_ONLY_APPS = [
+    "api",
     "agents",
     "branding",
     "usage",

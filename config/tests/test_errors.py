@@ -12,9 +12,16 @@ def test_errors_unknown_api_route_is_problem_json_on_tenant_host(tenant_a):
 
 
 def test_errors_unknown_api_route_is_problem_json_on_public_host(public_client):
-    response = public_client.post("/api/v1/nothing-here", data="{}", content_type="application/json")
+    response = public_client.post("/api/v2/nothing-here", data="{}", content_type="application/json")
     assert response.status_code == 404
     assert json.loads(response.content)["code"] == "not_found"
+
+
+def test_errors_public_host_v1_without_key_asks_for_one(public_client):
+    response = public_client.get("/api/v1/tenant")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert json.loads(response.content)["code"] == "not_authenticated"
 
 
 def test_errors_schema_view_method_not_allowed_is_json_not_yaml(tenant_a):
@@ -46,7 +53,7 @@ def test_errors_unknown_api_route_post_without_csrf_is_json(public_client):
     from django.test import Client
 
     client = Client(HTTP_HOST="localhost", enforce_csrf_checks=True)
-    response = client.post("/api/v1/agents", data="{}", content_type="application/json")
+    response = client.post("/api/v2/agents", data="{}", content_type="application/json")
     assert response.status_code == 404
     assert response["Content-Type"] == "application/problem+json"
 

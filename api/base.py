@@ -1,0 +1,145 @@
+"""The base of every tenant API view: authentication, scopes, rate limits, idempotency, headers."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.authentication import ApiKeyAuthentication, PortalSessionAuthentication
+from api.idempotency import idempotency_claim, idempotency_complete
+from api.permissions import RequireScopes
+from api.principal import ApiPrincipal
+from api.ratelimit import RateDecision, RateLimit, rate_limit_hit
+from config.errors import AuthenticationError, RateLimited, ValidationFailed
+from tenants.context import current_tenant
+
+
+class IdempotentReplay(Exception):
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+def rate_limit_for(principal: ApiPrincipal) -> RateLimit:
+    """Per key override, else per tenant override, else the plan's limits."""
+    if principal.key is None:
+        return RateLimit(settings.SESSION_RATE_LIMIT_PER_MINUTE, settings.SESSION_RATE_LIMIT_BURST)
+    tenant = current_tenant()
+    plan_limits = tenant.plan.limits or {}
+    per_minute = (
+        principal.key.rate_limit_per_minute
+        or tenant.api_rate_limit_per_minute
+        or plan_limits.get("requests_per_minute")
+        or settings.DEFAULT_RATE_LIMIT_PER_MINUTE
+    )
+    burst = (
+        principal.key.rate_limit_burst
+        or tenant.api_rate_limit_burst
+        or plan_limits.get("burst")
+        or settings.DEFAULT_RATE_LIMIT_BURST
+    )
+    return RateLimit(per_minute=int(per_minute), burst=int(burst))
+
+
+def _serializable(data: Any) -> Any:
+    from rest_framework.utils.serializer_helpers import ReturnDict, ReturnList
+
+    if isinstance(data, ReturnDict):
+        return dict(data)
+    if isinstance(data, ReturnList):
+        return list(data)
+    return data
+
+
+class TenantApi(APIView):
+    """Declare `required_scopes`; the base does the rest (fails closed if the caller lacks one)."""
+
+    authentication_classes = [ApiKeyAuthentication, PortalSessionAuthentication]  # noqa: RUF012
+    permission_classes = [RequireScopes]  # noqa: RUF012
+    required_scopes: ClassVar[tuple[str, ...]] = ()
+    # POSTs that create something honour Idempotency-Key.
+    idempotent_post: ClassVar[bool] = False
+
+    @property
+    def principal(self) -> ApiPrincipal:
+        assert isinstance(self.request.user, ApiPrincipal)
+        return self.request.user
+
+    def validated(self, serializer_class: type, data: Any, **kwargs: Any) -> dict[str, Any]:
+        serializer = serializer_class(data=data, **kwargs)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def check_throttles(self, request: Request) -> None:
+        if not isinstance(request.user, ApiPrincipal):
+            return  # unauthenticated: RequireScopes answers 401 next
+        decision = rate_limit_hit(subject=self.principal.rate_limit_subject, limit=rate_limit_for(self.principal))
+        request.rate_decision = decision  # type: ignore[attr-defined]
+        if not decision.allowed:
+            raise RateLimited(
+                f"Rate limit of {decision.limit} requests per minute exceeded. Retry in {decision.retry_after_s} s.",
+                extra={"retry_after": decision.retry_after_s},
+            )
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # DRF's order is authenticate → permissions → throttles; limiting before the scope check
+        # means every authenticated response, refusals included, carries the rate-limit headers.
+        self.format_kwarg = self.get_format_suffix(**kwargs)
+        request.accepted_renderer, request.accepted_media_type = self.perform_content_negotiation(request)
+        request.version, request.versioning_scheme = self.determine_version(request, *args, **kwargs)
+        self.perform_authentication(request)
+        self.check_throttles(request)
+        self.check_permissions(request)
+        key = request.headers.get("Idempotency-Key")
+        if request.method == "POST" and self.idempotent_post and key is not None:
+            earlier = idempotency_claim(
+                principal=self.principal.rate_limit_subject,
+                key=key.strip(),
+                method="POST",
+                path=request.path,
+                body=request.body,
+            )
+            request.idempotency_key = key.strip()  # type: ignore[attr-defined]
+            if earlier is not None:
+                replay = Response(earlier.response_body, status=earlier.status_code or 200)
+                replay["Idempotent-Replayed"] = "true"
+                raise IdempotentReplay(replay)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, IdempotentReplay):
+            return exc.response
+        response = super().handle_exception(exc)
+        if isinstance(exc, AuthenticationError):
+            response["WWW-Authenticate"] = 'Bearer realm="agentry"'
+        return response
+
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        decision: RateDecision | None = getattr(request, "rate_decision", None)
+        if decision is not None:
+            response["X-RateLimit-Limit"] = str(decision.limit)
+            response["X-RateLimit-Remaining"] = str(decision.remaining)
+            response["X-RateLimit-Reset"] = str(decision.reset_after_s)
+            if not decision.allowed:
+                response["Retry-After"] = str(decision.retry_after_s)
+        key = getattr(request, "idempotency_key", None)
+        if key and response.get("Idempotent-Replayed") is None and response.status_code < 500:
+            idempotency_complete(
+                principal=self.principal.rate_limit_subject,
+                key=key,
+                status_code=response.status_code,
+                body=_serializable(response.data),
+            )
+        return response
+
+
+def query_param_choice(request: Request, name: str, choices: tuple[str, ...]) -> str | None:
+    value = request.query_params.get(name)
+    if value is not None and value not in choices:
+        raise ValidationFailed(
+            f"`{name}` must be one of: {', '.join(choices)}.", errors={name: [f"One of: {', '.join(choices)}."]}
+        )
+    return value

@@ -1,0 +1,20 @@
+"""/api/v1/ — one line per endpoint; the views live with their apps."""
+
+from django.urls import path
+
+from api.apis import MeApi
+from apikeys.apis import ApiKeyDetailApi, ApiKeyListCreateApi, ApiKeyRevokeApi, ApiKeyRotateApi
+from audit.apis import AuditLogApi
+from tenants.apis import TenantDetailApi
+
+app_name = "api"
+
+urlpatterns = [
+    path("tenant", TenantDetailApi.as_view(), name="tenant"),
+    path("me", MeApi.as_view(), name="me"),
+    path("api-keys", ApiKeyListCreateApi.as_view(), name="api-keys"),
+    path("api-keys/<str:key_id>", ApiKeyDetailApi.as_view(), name="api-key"),
+    path("api-keys/<str:key_id>/rotate", ApiKeyRotateApi.as_view(), name="api-key-rotate"),
+    path("api-keys/<str:key_id>/revoke", ApiKeyRevokeApi.as_view(), name="api-key-revoke"),
+    path("audit-log", AuditLogApi.as_view(), name="audit-log"),
+]

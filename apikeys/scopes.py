@@ -1,0 +1,50 @@
+"""What an API key (or a portal session calling the API) may do."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from accounts.models import Role
+
+
+class Scope(StrEnum):
+    AGENTS_READ = "agents:read"
+    AGENTS_WRITE = "agents:write"
+    CHAT = "chat"
+    KNOWLEDGE_WRITE = "knowledge:write"
+    USAGE_READ = "usage:read"
+    BILLING_READ = "billing:read"
+    BILLING_WRITE = "billing:write"
+    KEYS_MANAGE = "keys:manage"
+    WEBHOOKS_MANAGE = "webhooks:manage"
+    AUDIT_READ = "audit:read"
+
+
+ALL_SCOPES: frozenset[str] = frozenset(Scope)
+
+SCOPE_DESCRIPTIONS: dict[str, str] = {
+    Scope.AGENTS_READ: "Read agents, teams, tasks and conversations.",
+    Scope.AGENTS_WRITE: "Create, change and delete agents and teams.",
+    Scope.CHAT: "Chat with agents.",
+    Scope.KNOWLEDGE_WRITE: "Add and change knowledge bases, documents and FAQs.",
+    Scope.USAGE_READ: "Read usage and quotas.",
+    Scope.BILLING_READ: "Read the subscription, plans and invoices.",
+    Scope.BILLING_WRITE: "Change or cancel the subscription.",
+    Scope.KEYS_MANAGE: "Create, rotate and revoke API keys (never beyond the caller's own scopes).",
+    Scope.WEBHOOKS_MANAGE: "Manage outgoing webhook endpoints.",
+    Scope.AUDIT_READ: "Read the audit log.",
+}
+
+# A signed-in portal user calling the API gets the scopes of their role.
+ROLE_SCOPES: dict[str, frozenset[str]] = {
+    Role.OWNER: ALL_SCOPES,
+    Role.ADMIN: ALL_SCOPES,
+    Role.MEMBER: frozenset(
+        {Scope.AGENTS_READ, Scope.AGENTS_WRITE, Scope.CHAT, Scope.KNOWLEDGE_WRITE, Scope.USAGE_READ, Scope.BILLING_READ}
+    ),
+    Role.VIEWER: frozenset({Scope.AGENTS_READ, Scope.USAGE_READ, Scope.BILLING_READ}),
+}
+
+
+def scopes_unknown(scopes: list[str] | set[str] | tuple[str, ...]) -> list[str]:
+    return sorted(set(scopes) - ALL_SCOPES)

@@ -1,0 +1,170 @@
+"""Every write to API keys: create, rotate, revoke. All audited in the tenant's own trail."""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from apikeys.cache import key_cache_forget
+from apikeys.models import ApiKey
+from apikeys.scopes import scopes_unknown
+from apikeys.secrets import api_key_display, api_key_generate, api_key_hash
+from audit.services import Actor, audit_record
+from config.crypto import encrypt_text
+from config.errors import Conflict, PermissionDeniedError, ValidationFailed
+from tenants.models import Tenant
+
+MAX_ROTATION_OVERLAP = timedelta(days=7)
+MAX_KEYS_PER_TENANT = 200
+
+
+@dataclass(frozen=True)
+class IssuedApiKey:
+    key: ApiKey
+    secret: str  # the full key, shown exactly once
+    signing_secret: str | None = None  # shown once too, when request signing is enabled
+
+
+def _cidrs_checked(cidrs: list[str]) -> list[str]:
+    checked, problems = [], []
+    for cidr in cidrs:
+        try:
+            checked.append(str(ipaddress.ip_network(cidr.strip(), strict=False)))
+        except ValueError:
+            problems.append(f"“{cidr}” is not an IPv4 or IPv6 address or CIDR range.")
+    if problems:
+        raise ValidationFailed(problems[0], errors={"allowed_cidrs": problems})
+    return checked
+
+
+def _scopes_checked(scopes: list[str], *, granter_scopes: frozenset[str]) -> list[str]:
+    if not scopes:
+        raise ValidationFailed("Choose at least one scope.", errors={"scopes": ["Choose at least one scope."]})
+    unknown = scopes_unknown(scopes)
+    if unknown:
+        raise ValidationFailed(f"Unknown scopes: {', '.join(unknown)}.", errors={"scopes": [f"Unknown: {unknown}"]})
+    beyond = sorted(set(scopes) - granter_scopes)
+    if beyond:
+        raise PermissionDeniedError(
+            f"A key cannot be given scopes its creator does not have: {', '.join(beyond)}.",
+            extra={"scopes_not_held": beyond},
+        )
+    return sorted(set(scopes))
+
+
+def _audit_in_tenant(tenant: Tenant, **kwargs: object) -> None:
+    with schema_context(tenant.schema_name):
+        audit_record(**kwargs)  # type: ignore[arg-type]
+
+
+def api_key_create(
+    *,
+    tenant: Tenant,
+    name: str,
+    scopes: list[str],
+    actor: Actor,
+    granter_scopes: frozenset[str],
+    expires_at: datetime | None = None,
+    allowed_cidrs: list[str] | None = None,
+    signing_required: bool = False,
+    rate_limit_per_minute: int | None = None,
+    rate_limit_burst: int | None = None,
+) -> IssuedApiKey:
+    """Issue a key. Its scopes must be a subset of `granter_scopes` (the creator's own).
+
+    Raises ValidationFailed (bad name/scopes/CIDRs/expiry) or PermissionDeniedError (escalation).
+    """
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise ValidationFailed("Give the key a name (1–100 characters).", errors={"name": ["1–100 characters."]})
+    checked_scopes = _scopes_checked(scopes, granter_scopes=granter_scopes)
+    cidrs = _cidrs_checked(allowed_cidrs or [])
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationFailed("The expiry must be in the future.", errors={"expires_at": ["Must be in the future."]})
+    if ApiKey.objects.filter(tenant=tenant, revoked_at__isnull=True).count() >= MAX_KEYS_PER_TENANT:
+        raise Conflict(f"A workspace can have at most {MAX_KEYS_PER_TENANT} active keys. Revoke unused ones first.")
+    secret = api_key_generate()
+    signing_secret = "whsk_" + secrets.token_urlsafe(32) if signing_required else None
+    prefix, last4 = api_key_display(secret)
+    with transaction.atomic():
+        key = ApiKey.objects.create(
+            tenant=tenant,
+            name=name,
+            secret_hash=api_key_hash(secret),
+            prefix=prefix,
+            last4=last4,
+            scopes=checked_scopes,
+            allowed_cidrs=cidrs,
+            signing_required=signing_required,
+            signing_secret_encrypted=encrypt_text(signing_secret) if signing_secret else "",
+            rate_limit_per_minute=rate_limit_per_minute,
+            rate_limit_burst=rate_limit_burst,
+            created_by_type=actor.type,
+            created_by_id=actor.id,
+            created_by_label=actor.label,
+            expires_at=expires_at,
+        )
+        _audit_in_tenant(
+            tenant,
+            action="api_key.created",
+            actor=actor,
+            target=key,
+            data={
+                "scopes": checked_scopes,
+                "expires_at": expires_at.isoformat() if expires_at else None,
+                "allowed_cidrs": cidrs,
+                "signing_required": signing_required,
+            },
+        )
+    return IssuedApiKey(key=key, secret=secret, signing_secret=signing_secret)
+
+
+def api_key_rotate(*, key: ApiKey, actor: Actor, overlap_seconds: int = 0) -> IssuedApiKey:
+    """Give the key a new secret. The old one keeps working for `overlap_seconds` (≤ 7 days)."""
+    if not key.is_active:
+        raise Conflict("Only an active key can be rotated.")
+    overlap = timedelta(seconds=overlap_seconds)
+    if overlap < timedelta(0) or overlap > MAX_ROTATION_OVERLAP:
+        raise ValidationFailed(
+            "The overlap must be between 0 seconds and 7 days.", errors={"overlap_seconds": ["Between 0 and 604800."]}
+        )
+    secret = api_key_generate()
+    old_hashes = [key.secret_hash, key.previous_secret_hash]
+    with transaction.atomic():
+        key = ApiKey.objects.select_for_update().get(pk=key.pk)
+        key.previous_secret_hash = key.secret_hash if overlap else None
+        key.previous_valid_until = timezone.now() + overlap if overlap else None
+        key.secret_hash = api_key_hash(secret)
+        key.prefix, key.last4 = api_key_display(secret)
+        key.save(update_fields=["previous_secret_hash", "previous_valid_until", "secret_hash", "prefix", "last4"])
+        _audit_in_tenant(
+            key.tenant, action="api_key.rotated", actor=actor, target=key, data={"overlap_seconds": overlap_seconds}
+        )
+    transaction.on_commit(lambda: key_cache_forget(old_hashes))
+    return IssuedApiKey(key=key, secret=secret)
+
+
+def api_key_revoke(*, key: ApiKey, actor: Actor) -> ApiKey:
+    """Revoke at once: the cache entries of both secrets are dropped for every worker."""
+    if key.revoked_at is not None:
+        raise Conflict("This key is already revoked.")
+    with transaction.atomic():
+        key = ApiKey.objects.select_for_update().get(pk=key.pk)
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+        _audit_in_tenant(key.tenant, action="api_key.revoked", actor=actor, target=key)
+    hashes = [key.secret_hash, key.previous_secret_hash]
+    key_cache_forget(hashes)
+    transaction.on_commit(lambda: key_cache_forget(hashes))
+    return key
+
+
+def api_key_touch(*, key_id: str) -> None:
+    """Record use. Called at most once per key per LAST_USED_RESOLUTION (gated in Redis)."""
+    ApiKey.objects.filter(pk=key_id).update(last_used_at=timezone.now())
