@@ -57,8 +57,8 @@ def _serializable(data: Any) -> Any:
 class TenantApi(APIView):
     """Declare `required_scopes`; the base does the rest (fails closed if the caller lacks one)."""
 
-    authentication_classes = [ApiKeyAuthentication, PortalSessionAuthentication]  # noqa: RUF012
-    permission_classes = [RequireScopes]  # noqa: RUF012
+    authentication_classes = [ApiKeyAuthentication, PortalSessionAuthentication]
+    permission_classes = [RequireScopes]
     required_scopes: ClassVar[tuple[str, ...]] = ()
     # POSTs that create something honour Idempotency-Key.
     idempotent_post: ClassVar[bool] = False
