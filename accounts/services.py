@@ -199,3 +199,9 @@ def user_update_profile(*, user: User, full_name: str) -> User:
     user.full_name = full_name.strip()[:150]
     user.save(update_fields=["full_name"])
     return user
+
+
+def auth_event_record(*, action: str, email: str, user: User | None = None) -> None:
+    """Audit a sign-in event. Never records the password; the email is truncated to the column."""
+    actor = Actor.for_user(user) if user is not None else Actor(type="user", label=email[:254])
+    audit_record(action=action, actor=actor, target=user, data={"email": email[:254]})

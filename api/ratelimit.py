@@ -77,6 +77,11 @@ def _script() -> redis.commands.core.Script:
     return _redis().register_script(GCRA_SCRIPT)
 
 
+def rate_limiter_ping() -> None:
+    """Raises redis.RedisError when the limiter's Redis cannot be reached."""
+    _redis().ping()
+
+
 def _decision(limit: RateLimit, allowed: int, remaining: int, retry_us: int, reset_us: int, **kw: bool) -> RateDecision:
     return RateDecision(
         allowed=bool(allowed),

@@ -31,7 +31,19 @@ def _check_broker() -> None:
         broker.ensure_connection(max_retries=1)
 
 
-CHECKS = {"database": _check_database, "redis": _check_redis, "broker": _check_broker}
+def _check_rate_limiter() -> None:
+    # When this fails the API still serves, limited per process (see api/ratelimit.py).
+    from api.ratelimit import rate_limiter_ping
+
+    rate_limiter_ping()
+
+
+CHECKS = {
+    "database": _check_database,
+    "redis": _check_redis,
+    "broker": _check_broker,
+    "rate_limiter": _check_rate_limiter,
+}
 
 
 def readyz(request: HttpRequest) -> JsonResponse:

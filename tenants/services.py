@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from django_tenants.utils import schema_context
+from django_tenants.utils import get_public_schema_name, schema_context
 
 from accounts.models import Role, User
 from accounts.services import email_normalise, user_create
@@ -142,6 +142,14 @@ def tenant_provision(
     return ProvisionedTenant(tenant=tenant, domain=domain, owner=owner)
 
 
+def _audit_platform_and_tenant(*, tenant: Tenant, action: str, actor: Actor, data: dict[str, object]) -> None:
+    """Staff-side changes are kept in public (outliving the tenant) and shown in the tenant's own trail."""
+    with schema_context(get_public_schema_name()):
+        audit_record(action=action, actor=actor, target=tenant, tenant_slug=tenant.slug, data=data)
+    with schema_context(tenant.schema_name):
+        audit_record(action=action, actor=actor, target=tenant, data=data)
+
+
 def tenant_transition(*, tenant: Tenant, to_status: str, actor: Actor, reason: str = "") -> Tenant:
     """Move `tenant` to `to_status` if the state machine allows it; record it in the audit trail.
 
@@ -159,11 +167,10 @@ def tenant_transition(*, tenant: Tenant, to_status: str, actor: Actor, reason: s
             )
         tenant.status = to_status
         tenant.save(update_fields=["status", "updated_at"])
-        audit_record(
+        _audit_platform_and_tenant(
+            tenant=tenant,
             action="tenant.status_changed",
             actor=actor,
-            target=tenant,
-            tenant_slug=tenant.slug,
             data={"from": from_status, "to": to_status, "reason": reason},
         )
     routing_cache_forget(tenant=tenant)
@@ -202,9 +209,7 @@ def tenant_update_details(*, tenant: Tenant, changed_fields: list[str], actor: A
     with transaction.atomic():
         tenant.save(update_fields=[*changed_fields, "updated_at"])
         changes = {field: [str(getattr(before, field)), str(getattr(tenant, field))] for field in changed_fields}
-        audit_record(
-            action="tenant.updated", actor=actor, target=tenant, tenant_slug=tenant.slug, data={"changes": changes}
-        )
+        _audit_platform_and_tenant(tenant=tenant, action="tenant.updated", actor=actor, data={"changes": changes})
     routing_cache_forget(tenant=tenant)
     return tenant
 

@@ -239,7 +239,7 @@ def test_readyz_names_every_check_when_ready(tenant_a, host):
     assert response.status_code == 200
     assert json.loads(response.content) == {
         "status": "ready",
-        "checks": {"database": "ok", "redis": "ok", "broker": "ok"},
+        "checks": {"database": "ok", "redis": "ok", "broker": "ok", "rate_limiter": "ok"},
     }
 
 
@@ -253,5 +253,5 @@ def test_readyz_names_the_failed_check_with_503(db):
     assert response.status_code == 503
     assert json.loads(response.content) == {
         "status": "not_ready",
-        "checks": {"database": "ok", "redis": "unavailable", "broker": "ok"},
+        "checks": {"database": "ok", "redis": "unavailable", "broker": "ok", "rate_limiter": "ok"},
     }

@@ -15,7 +15,10 @@ import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 
+from apikeys.scopes import ALL_SCOPES
+from apikeys.services import api_key_create
 from audit.services import Actor
 from billing.selectors import plan_list_public
 from config.errors import ApplicationError
@@ -46,9 +49,10 @@ class Command(BaseCommand):
         if options["plan"] not in plans:
             raise CommandError(f"unknown plan '{options['plan']}' (choose from {', '.join(sorted(plans))})")
         password = options["owner_password"] or generate_password()
+        actor = Actor.system("provision_tenant command")
         try:
             # Schema creation may print; --json promises a single object on stdout.
-            with contextlib.redirect_stdout(io.StringIO()):
+            with contextlib.redirect_stdout(io.StringIO()), transaction.atomic():
                 provisioned = tenant_provision(
                     slug=options["slug"],
                     name=options["name"],
@@ -56,7 +60,14 @@ class Command(BaseCommand):
                     owner_password=password,
                     plan_code=options["plan"],
                     status=options["status"],
-                    actor=Actor.system("provision_tenant command"),
+                    actor=actor,
+                )
+                issued = api_key_create(
+                    tenant=provisioned.tenant,
+                    name="Provisioning key",
+                    scopes=sorted(ALL_SCOPES),
+                    actor=actor,
+                    granter_scopes=ALL_SCOPES,
                 )
         except ApplicationError as error:
             raise CommandError(error.detail) from None
@@ -71,6 +82,8 @@ class Command(BaseCommand):
             "plan": tenant.plan.code,
             "status": tenant.status,
             "trial_ends_at": tenant.trial_ends_at.isoformat() if tenant.trial_ends_at else None,
+            "api_key": issued.secret,
+            "api_key_id": issued.key.id,
         }
         if not options["owner_password"]:
             result["owner_password"] = password
