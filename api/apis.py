@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,7 +20,27 @@ class MeOutput(serializers.Serializer):
 
 
 class MeApi(TenantApi):
-    @extend_schema(operation_id="me_retrieve", responses=MeOutput, tags=["Workspace"], summary="The caller")
+    @extend_schema(
+        operation_id="me_retrieve",
+        responses=MeOutput,
+        tags=["Workspace"],
+        summary="The caller",
+        description="The API key or signed-in user making the request, with the scopes it holds.",
+        examples=[
+            OpenApiExample(
+                "An API key",
+                response_only=True,
+                value={
+                    "type": "api_key",
+                    "id": "key_7QbX2mTz9LwK4rVn",
+                    "name": "CRM sync",
+                    "scopes": ["agents:read", "usage:read"],
+                    "role": None,
+                    "tenant": "acme",
+                },
+            )
+        ],
+    )
     def get(self, request: Request) -> Response:
         principal = self.principal
         return Response(

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.authentication import ApiKeyAuthentication, PortalSessionAuthentication
-from api.idempotency import idempotency_claim, idempotency_complete
+from api.idempotency import idempotency_claim, idempotency_complete, idempotency_stored_body
 from api.permissions import RequireScopes
 from api.principal import ApiPrincipal
 from api.ratelimit import RateDecision, RateLimit, rate_limit_hit
@@ -104,7 +104,7 @@ class TenantApi(APIView):
             )
             request.idempotency_key = key.strip()  # type: ignore[attr-defined]
             if earlier is not None:
-                replay = Response(earlier.response_body, status=earlier.status_code or 200)
+                replay = Response(idempotency_stored_body(earlier), status=earlier.status_code or 200)
                 replay["Idempotent-Replayed"] = "true"
                 raise IdempotentReplay(replay)
 
@@ -126,7 +126,9 @@ class TenantApi(APIView):
             if not decision.allowed:
                 response["Retry-After"] = str(decision.retry_after_s)
         key = getattr(request, "idempotency_key", None)
-        if key and response.get("Idempotent-Replayed") is None and response.status_code < 500:
+        # Only successes are stored: an error response has already rolled the request's
+        # transaction back (config.errors), placeholder row included, so a retry runs afresh.
+        if key and response.get("Idempotent-Replayed") is None and response.status_code < 400:
             idempotency_complete(
                 principal=self.principal.rate_limit_subject,
                 key=key,

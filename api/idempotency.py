@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from api.models import IdempotencyRecord
+from config.crypto import decrypt_text, encrypt_text
 from config.errors import IdempotencyKeyReused, ValidationFailed
 
 MAX_KEY_LENGTH = 255
@@ -49,4 +52,13 @@ def idempotency_claim(*, principal: str, key: str, method: str, path: str, body:
 
 
 def idempotency_complete(*, principal: str, key: str, status_code: int, body: Any) -> None:
-    IdempotencyRecord.objects.filter(principal=principal, key=key).update(status_code=status_code, response_body=body)
+    """Store the response to replay. Encrypted: it may hold a secret shown once (a new API key's)."""
+    sealed = encrypt_text(json.dumps(body, cls=DjangoJSONEncoder))
+    IdempotencyRecord.objects.filter(principal=principal, key=key).update(status_code=status_code, response_body=sealed)
+
+
+def idempotency_stored_body(record: IdempotencyRecord) -> Any:
+    """The response body `idempotency_complete` stored for `record` (None if not completed)."""
+    if record.response_body is None:
+        return None
+    return json.loads(decrypt_text(record.response_body))

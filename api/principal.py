@@ -9,6 +9,7 @@ from apikeys.cache import KeyRecord
 from apikeys.scopes import ROLE_SCOPES
 from audit.models import ActorType
 from audit.services import Actor
+from tenants.context import current_schema
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,9 @@ class ApiPrincipal:
 
     @property
     def rate_limit_subject(self) -> str:
-        return f"{self.kind}:{self.id}"
+        # User ids are per schema (user 1 exists in every tenant): qualify them with the schema.
+        # Key ids are platform-wide unique, but qualifying them too keeps one rule for both.
+        return f"{current_schema()}:{self.kind}:{self.id}"
 
     def has_scopes(self, required: tuple[str, ...] | frozenset[str]) -> bool:
         return set(required) <= self.scopes

@@ -10,13 +10,17 @@ from rest_framework.response import Response
 
 from api.base import TenantApi, query_param_choice
 from api.pagination import CreatedCursorPagination
+from api.schema import error_responses
 from apikeys.models import ApiKey
-from apikeys.scopes import ALL_SCOPES, Scope
+from apikeys.scopes import SCOPE_DESCRIPTIONS, Scope
 from apikeys.selectors import api_key_get, api_key_list
 from apikeys.services import IssuedApiKey, api_key_create, api_key_revoke, api_key_rotate
+from config.errors import Conflict, PermissionDeniedError
 from tenants.context import current_tenant
 
 STATUSES = ("active", "revoked", "expired")
+# Labelled, so the OpenAPI document describes each scope (enum "ScopeEnum").
+SCOPE_CHOICES = sorted(SCOPE_DESCRIPTIONS.items())
 
 
 class CreatorOutput(serializers.Serializer):
@@ -51,6 +55,31 @@ class IssuedApiKeyOutput(ApiKeyOutput):
     signing_secret = serializers.CharField(allow_null=True, help_text="Only when signing_required; shown once.")
 
 
+_KEY_EXAMPLE = {
+    "id": "key_7QbX2mTz9LwK4rVn",
+    "name": "CRM sync",
+    "display": "agk_live_Ab12…1Hk2",
+    "scopes": ["agents:read", "usage:read"],
+    "status": "active",
+    "allowed_cidrs": ["203.0.113.0/24"],
+    "signing_required": False,
+    "rate_limit_per_minute": None,
+    "rate_limit_burst": None,
+    "created_at": "2026-03-02T09:14:07.120000Z",
+    "created_by": {"type": "user", "id": "1", "name": "owner@acme.test"},
+    "expires_at": None,
+    "last_used_at": "2026-03-04T16:40:00.000000Z",
+    "revoked_at": None,
+    "previous_secret_valid_until": None,
+}
+_ISSUED_EXAMPLE = {
+    **_KEY_EXAMPLE,
+    "last_used_at": None,
+    "secret": "agk_live_Ab12cD34eF56gH78iJ90kL12mN34wxyz0g1Hk2",
+    "signing_secret": None,
+}
+
+
 def _issued(issued: IssuedApiKey) -> dict:
     data = dict(ApiKeyOutput(issued.key).data)
     return {**data, "secret": issued.secret, "signing_secret": issued.signing_secret}
@@ -66,10 +95,11 @@ def _key_or_404(key_id: str) -> ApiKey:
 class ApiKeyListCreateApi(TenantApi):
     required_scopes = (Scope.KEYS_MANAGE,)
     idempotent_post = True
+    pagination_class = CreatedCursorPagination
 
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100)
-        scopes = serializers.ListField(child=serializers.ChoiceField(choices=sorted(ALL_SCOPES)), allow_empty=False)
+        scopes = serializers.ListField(child=serializers.ChoiceField(choices=SCOPE_CHOICES), allow_empty=False)
         expires_at = serializers.DateTimeField(required=False, allow_null=True)
         allowed_cidrs = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=50)
         signing_required = serializers.BooleanField(default=False)
@@ -81,21 +111,26 @@ class ApiKeyListCreateApi(TenantApi):
     @extend_schema(
         operation_id="api_keys_list",
         tags=["API keys"],
+        summary="List API keys",
+        description="The workspace's keys, newest first. Secrets are never shown again: only `display`.",
         responses=ApiKeyOutput(many=True),
-        parameters=[
-            OpenApiParameter("status", enum=STATUSES, description="Only keys in this state."),
-            OpenApiParameter("limit", int, description="Page size (1–200, default 50)."),
-        ],
+        parameters=[OpenApiParameter("status", enum=STATUSES, description="Only keys in this state.")],
     )
     def get(self, request: Request) -> Response:
         keys = api_key_list(tenant=current_tenant(), status=query_param_choice(request, "status", STATUSES))
-        paginator = CreatedCursorPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(keys, request, view=self)
         return paginator.get_paginated_response(ApiKeyOutput(page, many=True).data)
 
     @extend_schema(
         operation_id="api_keys_create",
         tags=["API keys"],
+        summary="Create an API key",
+        description=(
+            "Issues a key. The full `secret` (and `signing_secret`, when `signing_required`) is in this "
+            "response only: store it now. A key cannot get scopes its creator lacks (403 "
+            "`permission_denied` with `scopes_not_held`)."
+        ),
         request=InputSerializer,
         responses={201: IssuedApiKeyOutput},
         examples=[
@@ -107,9 +142,11 @@ class ApiKeyListCreateApi(TenantApi):
                     "scopes": ["agents:read", "usage:read"],
                     "allowed_cidrs": ["203.0.113.0/24"],
                 },
-            )
+            ),
+            OpenApiExample("Issued key", response_only=True, status_codes=["201"], value=_ISSUED_EXAMPLE),
         ],
     )
+    @error_responses(PermissionDeniedError, Conflict)
     def post(self, request: Request) -> Response:
         data = self.validated(self.InputSerializer, request.data)
         issued = api_key_create(
@@ -121,7 +158,13 @@ class ApiKeyListCreateApi(TenantApi):
 class ApiKeyDetailApi(TenantApi):
     required_scopes = (Scope.KEYS_MANAGE,)
 
-    @extend_schema(operation_id="api_keys_retrieve", tags=["API keys"], responses=ApiKeyOutput)
+    @extend_schema(
+        operation_id="api_keys_retrieve",
+        tags=["API keys"],
+        summary="Get an API key",
+        responses=ApiKeyOutput,
+        examples=[OpenApiExample("A key", response_only=True, value=_KEY_EXAMPLE)],
+    )
     def get(self, request: Request, key_id: str) -> Response:
         return Response(ApiKeyOutput(_key_or_404(key_id)).data)
 
@@ -135,17 +178,52 @@ class ApiKeyRotateApi(TenantApi):
         )
 
     @extend_schema(
-        operation_id="api_keys_rotate", tags=["API keys"], request=InputSerializer, responses=IssuedApiKeyOutput
+        operation_id="api_keys_rotate",
+        tags=["API keys"],
+        summary="Rotate an API key",
+        description=(
+            "Gives the key a new secret, returned in this response only. The old secret keeps working for "
+            "`overlap_seconds` (0, the default, stops it at once), so deployments can switch over. Only "
+            "active keys, and only keys whose scopes the caller holds, can be rotated."
+        ),
+        request=InputSerializer,
+        responses=IssuedApiKeyOutput,
+        examples=[
+            OpenApiExample("One hour of overlap", request_only=True, value={"overlap_seconds": 3600}),
+            OpenApiExample(
+                "Rotated key",
+                response_only=True,
+                value={**_ISSUED_EXAMPLE, "previous_secret_valid_until": "2026-03-04T17:40:00.000000Z"},
+            ),
+        ],
     )
+    @error_responses(PermissionDeniedError, Conflict)
     def post(self, request: Request, key_id: str) -> Response:
         data = self.validated(self.InputSerializer, request.data)
-        issued = api_key_rotate(key=_key_or_404(key_id), actor=self.principal.actor, **data)
+        issued = api_key_rotate(
+            key=_key_or_404(key_id), actor=self.principal.actor, granter_scopes=self.principal.scopes, **data
+        )
         return Response(_issued(issued))
 
 
 class ApiKeyRevokeApi(TenantApi):
     required_scopes = (Scope.KEYS_MANAGE,)
 
-    @extend_schema(operation_id="api_keys_revoke", tags=["API keys"], request=None, responses=ApiKeyOutput)
+    @extend_schema(
+        operation_id="api_keys_revoke",
+        tags=["API keys"],
+        summary="Revoke an API key",
+        description="Stops the key (and a previous secret still in its rotation overlap) at once, on every server.",
+        request=None,
+        responses=ApiKeyOutput,
+        examples=[
+            OpenApiExample(
+                "Revoked key",
+                response_only=True,
+                value={**_KEY_EXAMPLE, "status": "revoked", "revoked_at": "2026-03-05T08:00:00.000000Z"},
+            )
+        ],
+    )
+    @error_responses(Conflict)
     def post(self, request: Request, key_id: str) -> Response:
         return Response(ApiKeyOutput(api_key_revoke(key=_key_or_404(key_id), actor=self.principal.actor)).data)

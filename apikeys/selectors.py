@@ -22,6 +22,8 @@ def api_key_list(*, tenant: Tenant, status: str | None = None) -> QuerySet[ApiKe
 
 
 def api_key_get(*, tenant: Tenant, key_id: str) -> ApiKey | None:
+    if "\x00" in key_id:  # from a URL; PostgreSQL refuses NUL in text, and no key id has one
+        return None
     return ApiKey.objects.filter(tenant=tenant, pk=key_id).first()
 
 

@@ -125,10 +125,23 @@ def api_key_create(
     return IssuedApiKey(key=key, secret=secret, signing_secret=signing_secret)
 
 
-def api_key_rotate(*, key: ApiKey, actor: Actor, overlap_seconds: int = 0) -> IssuedApiKey:
-    """Give the key a new secret. The old one keeps working for `overlap_seconds` (≤ 7 days)."""
+def api_key_rotate(
+    *, key: ApiKey, actor: Actor, overlap_seconds: int = 0, granter_scopes: frozenset[str] | None = None
+) -> IssuedApiKey:
+    """Give the key a new secret. The old one keeps working for `overlap_seconds` (≤ 7 days).
+
+    The new secret goes to the caller, so a caller holding `granter_scopes` may only rotate keys
+    whose scopes it holds too (else rotating a stronger key would be creating one). None: the
+    caller holds every scope (portal owners and admins). Raises PermissionDeniedError, Conflict.
+    """
     if not key.is_active:
         raise Conflict("Only an active key can be rotated.")
+    if granter_scopes is not None and not set(key.scopes) <= granter_scopes:
+        beyond = sorted(set(key.scopes) - granter_scopes)
+        raise PermissionDeniedError(
+            f"Rotating would hand you a key with scopes you do not have: {', '.join(beyond)}.",
+            extra={"scopes_not_held": beyond},
+        )
     overlap = timedelta(seconds=overlap_seconds)
     if overlap < timedelta(0) or overlap > MAX_ROTATION_OVERLAP:
         raise ValidationFailed(

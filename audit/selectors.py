@@ -26,3 +26,8 @@ def audit_event_list(
     if until:
         events = events.filter(occurred_at__lte=until)
     return events
+
+
+def audit_action_list() -> list[str]:
+    """The distinct actions recorded in the current schema, sorted (for filter menus)."""
+    return list(AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct())

@@ -45,6 +45,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--tenants", type=int, default=50, help="template clones timed in benchmark 1")
     parser.add_argument("--migrate-baseline", type=int, default=3, help="migrate-based creations in benchmark 1")
     parser.add_argument("--dt-clones", type=int, default=5, help="django-tenants clone + fake creations in benchmark 1")
+    parser.add_argument("--batch", type=int, default=20, help="back-to-back provisions on one connection (bench 1)")
     parser.add_argument("--fleet", type=int, default=200, help="tenant schemas for benchmark 2")
     parser.add_argument("--requests", type=int, default=2000, help="requests per variant in benchmark 3")
     parser.add_argument("--signups", type=int, default=10, help="signups timed in benchmark 4")
@@ -103,6 +104,7 @@ def benchmark_runners(args: argparse.Namespace) -> dict[str, Callable[[], tuple[
             clone_count=args.tenants,
             migrate_count=args.migrate_baseline,
             dt_clone_count=args.dt_clones,
+            batch_count=args.batch,
             fleet=args.fleet,
         ),
         "migrations": lambda: migrate_fleet.run(tenant_count=args.fleet),

@@ -7,7 +7,7 @@ them into responses. Every error body carries a stable machine-readable `code`.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -22,6 +22,45 @@ from rest_framework.views import set_rollback
 logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+class ErrorCode(NamedTuple):
+    status: int  # the usual HTTP status for the code
+    description: str
+
+
+# Every `code` an API error body can carry: the OpenAPI `Problem.code` enum (api/schema.py) and
+# the table in docs/errors.md are both checked against this list (api/tests/test_schema.py).
+ERROR_CODES: dict[str, ErrorCode] = {
+    "validation_error": ErrorCode(400, "The submitted data (body, query parameter or header) is not valid."),
+    "malformed_request": ErrorCode(400, "The request body is not valid JSON."),
+    "application_error": ErrorCode(400, "An application error without a more specific code."),
+    "not_authenticated": ErrorCode(401, "No credentials were sent."),
+    "malformed_credentials": ErrorCode(401, "The Authorization header or the key is not in the expected format."),
+    "authentication_failed": ErrorCode(401, "Credentials were sent but are not valid."),
+    "invalid_api_key": ErrorCode(401, "Unknown API key, or a key of another workspace."),
+    "api_key_revoked": ErrorCode(401, "The API key has been revoked."),
+    "api_key_expired": ErrorCode(401, "The API key, or its previous secret after a rotation, has expired."),
+    "signature_required": ErrorCode(401, "The key requires signed requests and the signature headers are missing."),
+    "signature_invalid": ErrorCode(401, "The request signature or its timestamp is not valid."),
+    "signature_expired": ErrorCode(401, "The signature timestamp is more than 5 minutes away from the server's clock."),
+    "signature_replayed": ErrorCode(401, "This signed request was already received once."),
+    "permission_denied": ErrorCode(403, "Authenticated, but not allowed to do this (including a failed CSRF check)."),
+    "insufficient_scope": ErrorCode(403, "The credentials lack a scope this endpoint requires."),
+    "ip_not_allowed": ErrorCode(403, "The API key may not be used from the client's IP address."),
+    "tenant_suspended": ErrorCode(403, "The workspace is suspended."),
+    "tenant_cancelled": ErrorCode(403, "The workspace's subscription is cancelled."),
+    "not_found": ErrorCode(404, "No such resource in this workspace, no such endpoint, or an invalid cursor."),
+    "method_not_allowed": ErrorCode(405, "The HTTP method is not supported by this endpoint."),
+    "not_acceptable": ErrorCode(406, "The Accept header asks for a format the endpoint cannot render."),
+    "conflict": ErrorCode(409, "The request conflicts with the current state of the resource."),
+    "invalid_transition": ErrorCode(409, "A status change that the state machine does not allow."),
+    "unsupported_media_type": ErrorCode(415, "The request body is not application/json."),
+    "idempotency_key_reused": ErrorCode(422, "The Idempotency-Key was already used with a different request."),
+    "rate_limited": ErrorCode(429, "Too many requests: wait for Retry-After seconds."),
+    "internal_error": ErrorCode(500, "An unexpected error on the server; quote the request_id to support."),
+    "no_tenant_active": ErrorCode(500, "A server bug (workspace data touched outside a workspace): as internal_error."),
+}
 
 
 class ApplicationError(Exception):

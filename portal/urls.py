@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.views import account, dashboard, team
+from portal.views import account, api_keys, audit_log, dashboard, team
 
 app_name = "portal"
 
@@ -11,5 +11,9 @@ urlpatterns = [
     path("team/members/<int:member_id>/remove/", team.member_delete, name="member_remove"),
     path("team/invitations/<int:invitation_id>/revoke/", team.invitation_delete, name="invitation_revoke"),
     path("settings/", account.account_settings, name="settings"),
+    path("settings/api-keys/", api_keys.api_keys, name="api_keys"),
+    path("settings/api-keys/<str:key_id>/rotate/", api_keys.api_key_rotation, name="api_key_rotate"),
+    path("settings/api-keys/<str:key_id>/revoke/", api_keys.api_key_revocation, name="api_key_revoke"),
+    path("audit-log/", audit_log.audit_log, name="audit_log"),
     path("billing/", account.billing, name="billing"),
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -32,7 +32,37 @@ class TenantOutput(serializers.Serializer):
 
 class TenantDetailApi(TenantApi):
     @extend_schema(
-        operation_id="tenant_retrieve", responses=TenantOutput, tags=["Workspace"], summary="The caller's workspace"
+        operation_id="tenant_retrieve",
+        responses=TenantOutput,
+        tags=["Workspace"],
+        summary="The caller's workspace",
+        description="The workspace the key (or signed-in user) belongs to: status, plan, features and limits.",
+        examples=[
+            OpenApiExample(
+                "A workspace on the Professional plan",
+                response_only=True,
+                value={
+                    "slug": "acme",
+                    "name": "Acme Corp",
+                    "status": "active",
+                    "plan": "professional",
+                    "plan_name": "Professional",
+                    "trial_ends_at": None,
+                    "locale": "en",
+                    "timezone": "Europe/Berlin",
+                    "currency": "EUR",
+                    "features": ["portal_analytics", "email_support", "webhooks", "custom_domain"],
+                    "limits": {
+                        "agents": 25,
+                        "api_calls_per_month": 100000,
+                        "team_members": 50,
+                        "requests_per_minute": 300,
+                        "burst": 600,
+                    },
+                    "created_at": "2026-01-12T10:03:55.000000Z",
+                },
+            )
+        ],
     )
     def get(self, request: Request) -> Response:
         return Response(TenantOutput(current_tenant()).data)

@@ -135,9 +135,10 @@ def chromium(live_site: LiveSite) -> Iterator[Browser]:
         playwright.stop()
 
 
-def new_visitor(chromium: Browser) -> BrowserContext:
-    """A fresh browser profile: no cookies, so nobody is signed in."""
-    return chromium.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+def new_visitor(chromium: Browser, *, javascript: bool = True) -> BrowserContext:
+    """A fresh browser profile: no cookies, so nobody is signed in. `javascript=False` checks
+    that a page works without it (htmx and small scripts are only enhancements)."""
+    return chromium.new_context(viewport={"width": 1280, "height": 900}, locale="en-US", java_script_enabled=javascript)
 
 
 @pytest.fixture

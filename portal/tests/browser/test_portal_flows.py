@@ -118,6 +118,8 @@ def test_every_portal_page_renders_for_a_signed_in_owner(page: Page, site: LiveS
         "/": f"Welcome, {workspace.owner_email}",
         "/team/": "Team",
         "/settings/": "Account settings",
+        "/settings/api-keys/": "API keys",
+        "/audit-log/": "Audit log",
         "/billing/": "Billing",
         "/accounts/password/reset/": "Password Reset",
         "/accounts/2fa/": "Two-Factor Authentication",

@@ -1,0 +1,184 @@
+"""The OpenAPI side of the error contract: the `Problem` component, its examples, and the
+headers and request parameters every API operation shares (used by api/schema.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter
+from rest_framework import serializers
+
+from config.errors import ERROR_CODES, ApplicationError, AuthenticationError, problem_body
+
+# Named "ErrorCodeEnum" in the schema (SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]).
+ERROR_CODE_CHOICES = [(code, info.description) for code, info in ERROR_CODES.items()]
+
+# The 401 codes of an API request, in the order authentication checks them.
+AUTHENTICATION_CODES = (
+    "not_authenticated",
+    "malformed_credentials",
+    "invalid_api_key",
+    "api_key_revoked",
+    "api_key_expired",
+    "signature_required",
+    "signature_invalid",
+    "signature_expired",
+    "signature_replayed",
+)
+
+EXAMPLE_REQUEST_ID = "req_5f0c6a3e9b1d4c7a8e2f1b0d3c4a5e6f"
+
+
+class FieldErrorSerializer(serializers.Serializer):
+    field = serializers.CharField(
+        help_text="The field, dotted for nested ones (`scopes.0`), a header name, or `non_field_errors`."
+    )
+    code = serializers.CharField(help_text="What is wrong: `required`, `invalid`, `max_length`, `invalid_choice`, …")
+    message = serializers.CharField(help_text="Human-readable; may change, do not parse it.")
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details, sent as `application/problem+json` for every error."""
+
+    type = serializers.URLField(help_text="`https://docs.agentry.dev/errors#<code>`: documents the code.")
+    title = serializers.CharField(help_text="Short summary of the code.")
+    status = serializers.IntegerField(help_text="The HTTP status, repeated.")
+    code = serializers.ChoiceField(
+        choices=ERROR_CODE_CHOICES, help_text="Stable and machine-readable: branch on this, not on title or detail."
+    )
+    detail = serializers.CharField(help_text="What went wrong in this request, for humans.")
+    request_id = serializers.CharField(help_text="Also in the `X-Request-ID` header and in our logs.")
+    errors = FieldErrorSerializer(
+        many=True, required=False, help_text="`validation_error` only: one entry per problem found."
+    )
+    required_scopes = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="`insufficient_scope`: the endpoint's scopes."
+    )
+    missing_scopes = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="`insufficient_scope`: those the caller lacks."
+    )
+    scopes_not_held = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="`permission_denied` on key creation: requested scopes the caller does not hold.",
+    )
+    retry_after = serializers.IntegerField(required=False, help_text="`rate_limited`: seconds to wait.")
+
+
+def _application_error_classes(base: type[ApplicationError] = ApplicationError) -> list[type[ApplicationError]]:
+    return [base] + [cls for sub in base.__subclasses__() for cls in _application_error_classes(sub)]
+
+
+def _example_title(code: str) -> str:
+    if ERROR_CODES[code].status == 401:
+        return AuthenticationError.title
+    if code == "internal_error":
+        return "Internal server error."
+    for error_class in _application_error_classes():
+        if error_class.code == code:
+            return error_class.title
+    return ERROR_CODES[code].description
+
+
+_EXAMPLE_EXTRAS: dict[str, dict[str, Any]] = {
+    "validation_error": {
+        "errors": [
+            {"field": "name", "code": "required", "message": "This field is required."},
+            {"field": "scopes.0", "code": "invalid_choice", "message": '"agents:delete" is not a valid choice.'},
+        ]
+    },
+    "rate_limited": {
+        "detail": "Rate limit of 300 requests per minute exceeded. Retry in 1 s.",
+        "retry_after": 1,
+    },
+    "permission_denied": {"detail": "You do not have permission to perform this action."},
+}
+
+
+def problem_example(code: str, **extra: Any) -> dict[str, Any]:
+    """A realistic problem body for `code` (the real shape, from config.errors.problem_body)."""
+    info = ERROR_CODES[code]
+    fields = {"detail": info.description, **_EXAMPLE_EXTRAS.get(code, {}), **extra}
+    body = problem_body(status=info.status, code=code, title=_example_title(code), **fields)
+    return {**body, "request_id": EXAMPLE_REQUEST_ID}
+
+
+def _header(schema: dict[str, Any], description: str, *, required: bool = False) -> dict[str, Any]:
+    return {"schema": schema, "description": description, "required": required}
+
+
+HEADERS: dict[str, dict[str, Any]] = {
+    "X-Request-ID": _header(
+        {"type": "string", "example": EXAMPLE_REQUEST_ID},
+        "The request's id: the caller's own `X-Request-ID` if well-formed, else a new `req_…`. "
+        "Also in error bodies and our logs; quote it to support.",
+        required=True,
+    ),
+    "X-RateLimit-Limit": _header(
+        {"type": "integer", "example": 300},
+        "Requests per minute allowed to the caller (the key, or the signed-in user). "
+        "Sent on every response to an identified caller.",
+    ),
+    "X-RateLimit-Remaining": _header(
+        {"type": "integer", "example": 599},
+        "Requests that may be made right now, back to back (what is left of the burst).",
+    ),
+    "X-RateLimit-Reset": _header(
+        {"type": "integer", "example": 1},
+        "Seconds until the bucket is full again, i.e. until Remaining is back at the burst size.",
+    ),
+    "Retry-After": _header(
+        {"type": "integer", "example": 1},
+        "Seconds to wait before the next request can succeed.",
+        required=True,
+    ),
+    "WWW-Authenticate": _header(
+        {"type": "string", "example": 'Bearer realm="agentry"'}, "The authentication challenge.", required=True
+    ),
+    "Idempotent-Replayed": _header(
+        {"type": "string", "enum": ["true"]},
+        "Present when this is the stored response of an earlier request with the same Idempotency-Key and body.",
+    ),
+}
+
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key",
+    {"type": "string", "minLength": 1, "maxLength": 255},
+    OpenApiParameter.HEADER,
+    description=(
+        "Makes retries safe: the same key with the same body within 24 hours returns the stored response "
+        "(with `Idempotent-Replayed: true`) instead of acting again; with another body it gets 422 "
+        "`idempotency_key_reused`. Keys are per caller; failed requests are not stored. Use a new UUID "
+        "per logical operation."
+    ),
+    examples=[OpenApiExample("A UUID", value="3f1c2b8e-5a0d-4c9e-9a57-1d6b2e7f8c40")],
+)
+
+SIGNATURE_PARAMETERS = [
+    OpenApiParameter(
+        "X-Agentry-Timestamp",
+        {"type": "string", "pattern": "^[0-9]+$"},
+        OpenApiParameter.HEADER,
+        description=(
+            "Unix time in seconds. Required, with X-Agentry-Signature, when the key has `signing_required`; "
+            "must be within 5 minutes of the server's clock."
+        ),
+    ),
+    OpenApiParameter(
+        "X-Agentry-Signature",
+        {"type": "string", "pattern": "^v1=[0-9a-f]{64}$"},
+        OpenApiParameter.HEADER,
+        description=(
+            "`v1=` + hex HMAC-SHA256, keyed with the key's signing secret, of "
+            "`<timestamp>\\n<METHOD>\\n<path?query>\\n<hex SHA-256 of the body>`. Each signature is "
+            "accepted once. Required when the key has `signing_required`."
+        ),
+    ),
+]
+
+REQUEST_ID_PARAMETER = OpenApiParameter(
+    "X-Request-ID",
+    {"type": "string", "pattern": "^[A-Za-z0-9._:-]{8,128}$"},
+    OpenApiParameter.HEADER,
+    description="Your own id for this request, echoed back; anything else is replaced by a new id.",
+)
