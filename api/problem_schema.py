@@ -48,7 +48,8 @@ class ProblemSerializer(serializers.Serializer):
     )
     detail = serializers.CharField(help_text="What went wrong in this request, for humans.")
     request_id = serializers.CharField(help_text="Also in the `X-Request-ID` header and in our logs.")
-    errors = FieldErrorSerializer(
+    # A declared field, not Serializer.errors: DRF's metaclass moves it into `_declared_fields`.
+    errors = FieldErrorSerializer(  # type: ignore[assignment]
         many=True, required=False, help_text="`validation_error` only: one entry per problem found."
     )
     required_scopes = serializers.ListField(
@@ -60,7 +61,7 @@ class ProblemSerializer(serializers.Serializer):
     scopes_not_held = serializers.ListField(
         child=serializers.CharField(),
         required=False,
-        help_text="`permission_denied` on key creation: requested scopes the caller does not hold.",
+        help_text="`permission_denied` on key creation or rotation: the key's scopes the caller does not hold.",
     )
     retry_after = serializers.IntegerField(required=False, help_text="`rate_limited`: seconds to wait.")
 
@@ -82,10 +83,11 @@ def _example_title(code: str) -> str:
 
 _EXAMPLE_EXTRAS: dict[str, dict[str, Any]] = {
     "validation_error": {
+        "detail": "The submitted data is not valid.",
         "errors": [
             {"field": "name", "code": "required", "message": "This field is required."},
             {"field": "scopes.0", "code": "invalid_choice", "message": '"agents:delete" is not a valid choice.'},
-        ]
+        ],
     },
     "rate_limited": {
         "detail": "Rate limit of 300 requests per minute exceeded. Retry in 1 s.",

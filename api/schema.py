@@ -132,7 +132,7 @@ class AgentryAutoSchema(AutoSchema):
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
         if operation is None or not isinstance(self.view, TenantApi):
             return operation
-        scopes = list(self.view.required_scopes)
+        scopes = self._required_scopes()
         operation["x-required-scopes"] = scopes
         scope_text = (
             "**Scopes:** " + ", ".join(f"`{scope}`" for scope in scopes)
@@ -149,11 +149,15 @@ class AgentryAutoSchema(AutoSchema):
         self._describe_pagination(operation)
         return operation
 
+    def _required_scopes(self) -> list[str]:
+        return [str(scope) for scope in getattr(self.view, "required_scopes", ())]
+
     def _is_idempotent_post(self) -> bool:
         return self.method == "POST" and bool(getattr(self.view, "idempotent_post", False))
 
     def _error_codes(self, operation: dict[str, Any]) -> dict[int, list[str]]:
-        """status → the codes this operation can answer with (beyond the ones of unknown routes)."""
+        """status → the codes this operation can answer with. (405 and 406, for a method or an Accept
+        header the endpoint does not support, are documented once in docs/errors.md.)"""
         parameters = operation.get("parameters", [])
         has_body = "requestBody" in operation
         has_query = any(p.get("in") == "query" for p in parameters)
@@ -170,7 +174,7 @@ class AgentryAutoSchema(AutoSchema):
             codes[415] = ["unsupported_media_type"]
         elif has_query or self._is_idempotent_post():
             codes[400] = ["validation_error"]
-        if self.view.required_scopes:
+        if self._required_scopes():
             codes[403].insert(0, "insufficient_scope")
         if self.method not in SAFE_METHODS:
             codes[403].append("permission_denied")  # the portal session's CSRF check
@@ -179,7 +183,7 @@ class AgentryAutoSchema(AutoSchema):
         if self._is_idempotent_post():
             codes[422] = ["idempotency_key_reused"]
         view_method = getattr(type(self.view), self.method.lower(), None)
-        for error in _DECLARED_ERRORS.get(view_method, ()):  # type: ignore[arg-type]
+        for error in _DECLARED_ERRORS.get(view_method, ()) if view_method else ():
             listed = codes.setdefault(error.status, [])
             if error.code not in listed:
                 listed.append(error.code)
@@ -197,7 +201,7 @@ class AgentryAutoSchema(AutoSchema):
     def _example(self, code: str) -> dict[str, Any]:
         """A reference to the shared example of `code`; insufficient_scope names this endpoint's scopes."""
         if code == "insufficient_scope":
-            scopes = list(self.view.required_scopes)
+            scopes = self._required_scopes()
             detail = f"This endpoint needs the scope(s): {', '.join(scopes)}."
             value = problem_example(code, detail=detail, required_scopes=scopes, missing_scopes=scopes)
             return {"summary": ERROR_CODES[code].description, "value": value}
@@ -212,10 +216,10 @@ class AgentryAutoSchema(AutoSchema):
 
     def _header_refs(self, status: int) -> dict[str, Any]:
         names = ["X-Request-ID"]
-        if status != 401:  # the limiter counts identified callers only
-            names += ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"]
         if status == 401:
             names.append("WWW-Authenticate")
+        else:  # the limiter runs once the caller is identified
+            names += ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"]
         if status == 429:
             names.append("Retry-After")
         if 200 <= status < 300 and self._is_idempotent_post():

@@ -116,7 +116,9 @@ def _check_api_keys(t: Tenants) -> None:
     assert ids == set(ApiKey.objects.filter(tenant=t.b_key.key.tenant).values_list("pk", flat=True))
     assert "Alpha" not in json.dumps(listed)
 
-    created = t.b_client.post("/api/v1/api-keys", data={"name": "New", "scopes": ["chat"]}, content_type="application/json")
+    created = t.b_client.post(
+        "/api/v1/api-keys", data={"name": "New", "scopes": ["chat"]}, content_type="application/json"
+    )
     assert created.status_code == 201
     assert ApiKey.objects.get(pk=json.loads(created.content)["id"]).tenant_id == t.b_key.key.tenant_id
 
@@ -129,7 +131,9 @@ def _check_api_key(t: Tenants) -> None:
 def _check_api_key_rotate(t: Tenants) -> None:
     for overlap in (0, 3600):
         response = t.b_client.post(
-            f"/api/v1/api-keys/{t.a_key.key.pk}/rotate", data={"overlap_seconds": overlap}, content_type="application/json"
+            f"/api/v1/api-keys/{t.a_key.key.pk}/rotate",
+            data={"overlap_seconds": overlap},
+            content_type="application/json",
         )
         assert response.status_code == 404
         assert "secret" not in json.loads(response.content)

@@ -248,7 +248,11 @@ def test_errors_request_id_on_every_response(tenant_a, client_a):
 
 
 def _bad_requests(tenant_a, key_a) -> list[tuple[str, Client, str, str, dict]]:  # type: ignore[no-untyped-def]
-    keyed, public, anonymous = api_client(tenant_a.host, key_a.secret), client_for("localhost"), client_for(tenant_a.host)
+    keyed, public, anonymous = (
+        api_client(tenant_a.host, key_a.secret),
+        client_for("localhost"),
+        client_for(tenant_a.host),
+    )
     browser = signed_in_client(tenant_a)
     browser.handler.enforce_csrf_checks = True
     json_body = {"data": '{"name": "x", "scopes": ["chat"]}', "content_type": "application/json"}

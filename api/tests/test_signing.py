@@ -53,9 +53,7 @@ def _code(response) -> str | None:  # type: ignore[no-untyped-def]
 
 
 def test_signing_valid_get_is_accepted(tenant_a, signing_key):
-    response = Client(HTTP_HOST=tenant_a.host).get(
-        "/api/v1/me", headers=_signed(signing_key, "GET", "/api/v1/me")
-    )
+    response = Client(HTTP_HOST=tenant_a.host).get("/api/v1/me", headers=_signed(signing_key, "GET", "/api/v1/me"))
 
     assert response.status_code == 200
     assert json.loads(response.content)["id"] == signing_key.key.pk
@@ -74,7 +72,9 @@ def test_signing_valid_post_with_body_and_query_is_accepted(tenant_a, signing_ke
 
 
 def test_signing_works_on_the_public_host_too(signing_key):
-    response = Client(HTTP_HOST="localhost").get("/api/v1/tenant", headers=_signed(signing_key, "GET", "/api/v1/tenant"))
+    response = Client(HTTP_HOST="localhost").get(
+        "/api/v1/tenant", headers=_signed(signing_key, "GET", "/api/v1/tenant")
+    )
 
     assert response.status_code == 200
     assert json.loads(response.content)["slug"] == "alpha"

@@ -7,7 +7,14 @@ import string
 
 import pytest
 
-from apikeys.secrets import KEY_LENGTH, KEY_PREFIX, api_key_display, api_key_generate, api_key_hash, api_key_is_well_formed
+from apikeys.secrets import (
+    KEY_LENGTH,
+    KEY_PREFIX,
+    api_key_display,
+    api_key_generate,
+    api_key_hash,
+    api_key_is_well_formed,
+)
 
 KEY_SHAPE = re.compile(r"^agk_live_[0-9A-Za-z]{38}$")
 

@@ -238,9 +238,7 @@ def test_api_key_revoke_is_effective_at_once_with_a_warm_cache(tenant_a):
     assert _me_status(tenant_a, issued.secret) == (401, "api_key_revoked")
 
 
-def test_api_key_revoke_also_kills_a_previous_secret_still_in_its_overlap(
-    tenant_a, django_capture_on_commit_callbacks
-):
+def test_api_key_revoke_also_kills_a_previous_secret_still_in_its_overlap(tenant_a, django_capture_on_commit_callbacks):
     issued = IssuedApiKeyFactory(tenant=tenant_a.tenant)
     with django_capture_on_commit_callbacks(execute=True):
         rotated = api_key_rotate(key=issued.key, actor=SYSTEM, overlap_seconds=3600)

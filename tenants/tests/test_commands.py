@@ -16,9 +16,12 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.test import Client
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
 from accounts.models import Role, User
+from apikeys.models import ApiKey
+from apikeys.scopes import ALL_SCOPES
 from audit.models import AuditEvent
 from tenants.management.commands.seed_demo import DEMO_PASSWORD, STAFF_EMAIL
 from tenants.models import Domain, Tenant, TenantStatus
@@ -72,6 +75,23 @@ def test_provision_tenant_json_describes_what_was_really_created(db):
         owner = User.objects.get(email=result["owner_email"])
         assert owner.role == Role.OWNER
         assert owner.check_password("correct-horse-battery-staple")
+
+
+def test_provision_tenant_json_includes_an_api_key_with_every_scope(db):
+    stdout, _ = _provision(
+        "--slug", "keyed", "--name", "Keyed", "--owner-email", "o@keyed.test",
+        "--owner-password", "correct-horse-battery-staple", "--json",
+    )  # fmt: skip
+    result = json.loads(stdout)
+
+    assert result["api_key"].startswith("agk_live_")
+    response = Client(HTTP_HOST=result["domain"]).get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {result['api_key']}")
+    assert response.status_code == 200, response.content
+    me = json.loads(response.content)
+    assert (me["type"], me["id"], me["tenant"]) == ("api_key", result["api_key_id"], "keyed")
+    assert set(me["scopes"]) == ALL_SCOPES
+    stored = ApiKey.objects.filter(pk=result["api_key_id"]).values().get()
+    assert result["api_key"] not in json.dumps(stored, default=str)  # only its hash is kept
 
 
 def test_provision_tenant_without_password_generates_one_that_works(db):
