@@ -43,6 +43,10 @@ return {1, remaining, 0, new_tat - now}
 """
 
 
+POOL_SIZE = 100  # Redis connections per process
+POOL_WAIT_SECONDS = 2.0  # at 0.25 s per command at worst, a free connection comes well before
+
+
 @dataclass(frozen=True)
 class RateLimit:
     per_minute: int
@@ -69,7 +73,17 @@ class RateDecision:
 
 @cache
 def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.RATE_LIMIT_REDIS_URL, socket_timeout=0.25, socket_connect_timeout=0.25)
+    # A blocking pool: with more concurrent requests than connections (redis-py's pool holds
+    # 100), a request waits briefly for a free connection. A plain pool raises instead, and
+    # the request would be decided by the per-process fallback: over-admission under load.
+    pool = redis.BlockingConnectionPool.from_url(
+        settings.RATE_LIMIT_REDIS_URL,
+        max_connections=POOL_SIZE,
+        timeout=POOL_WAIT_SECONDS,
+        socket_timeout=0.25,
+        socket_connect_timeout=0.25,
+    )
+    return redis.Redis(connection_pool=pool)
 
 
 @cache

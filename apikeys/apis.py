@@ -21,6 +21,7 @@ from tenants.context import current_tenant
 STATUSES = ("active", "revoked", "expired")
 # Labelled, so the OpenAPI document describes each scope (enum "ScopeEnum").
 SCOPE_CHOICES = sorted(SCOPE_DESCRIPTIONS.items())
+KEY_ID_PARAMETER = OpenApiParameter("key_id", str, OpenApiParameter.PATH, description="The key's id, `key_…`.")
 
 
 class CreatorOutput(serializers.Serializer):
@@ -160,6 +161,7 @@ class ApiKeyDetailApi(TenantApi):
 
     @extend_schema(
         operation_id="api_keys_retrieve",
+        parameters=[KEY_ID_PARAMETER],
         tags=["API keys"],
         summary="Get an API key",
         responses=ApiKeyOutput,
@@ -179,6 +181,7 @@ class ApiKeyRotateApi(TenantApi):
 
     @extend_schema(
         operation_id="api_keys_rotate",
+        parameters=[KEY_ID_PARAMETER],
         tags=["API keys"],
         summary="Rotate an API key",
         description=(
@@ -211,6 +214,7 @@ class ApiKeyRevokeApi(TenantApi):
 
     @extend_schema(
         operation_id="api_keys_revoke",
+        parameters=[KEY_ID_PARAMETER],
         tags=["API keys"],
         summary="Revoke an API key",
         description="Stops the key (and a previous secret still in its rotation overlap) at once, on every server.",

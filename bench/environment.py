@@ -6,7 +6,8 @@ plus the two psycopg calls that create and drop the bench database.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -21,6 +22,10 @@ PROTECTED_DATABASE_PREFIXES = ("test_",)
 
 class UnsafeBenchTarget(RuntimeError):
     """The bench would write to a database or Redis DB that belongs to dev or the test suite."""
+
+
+class BenchBusy(RuntimeError):
+    """Another bench run (any checkout) is using the same bench database right now."""
 
 
 def dotenv_values(path: Path) -> dict[str, str]:
@@ -112,3 +117,22 @@ def database_drop(url: str) -> None:
 
     with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{database_name(url)}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def database_lock(url: str) -> Iterator[None]:
+    """Hold a server-wide advisory lock named after the bench database for the whole run.
+
+    Two runs against one server would drop each other's database (DROP … WITH FORCE); the second
+    one refuses to start instead.
+    """
+    import psycopg
+
+    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
+        row = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [f"bench:{database_name(url)}"]).fetchone()
+        if not row or not row[0]:
+            raise BenchBusy(
+                f"another bench run is using database {database_name(url)!r}; wait for it to finish "
+                "or point this one elsewhere with BENCH_DATABASE_URL"
+            )
+        yield  # the lock goes with the connection

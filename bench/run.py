@@ -28,7 +28,15 @@ ROOT = Path(__file__).resolve().parent.parent
 # Run as a script, Python puts bench/ first on sys.path; the project root is what we want.
 sys.path[0] = str(ROOT)
 
-from bench.environment import bench_environment, database_drop, database_name, database_recreate, dotenv_values  # noqa: E402
+from bench.environment import (  # noqa: E402
+    BenchBusy,
+    bench_environment,
+    database_drop,
+    database_lock,
+    database_name,
+    database_recreate,
+    dotenv_values,
+)
 
 BENCHMARKS = ("provisioning", "migrations", "routing", "signup")
 RESULTS_PATH = ROOT / "bench" / "results" / "latest.json"
@@ -67,7 +75,8 @@ def git_commit() -> str | None:
 def load_average() -> str:
     """Other work on the machine inflates every absolute number: say how busy it was."""
     one, five, _ = os.getloadavg()
-    return f"load average {one:.1f} (1 min), {five:.1f} (5 min)"
+    busy = " -- BUSY MACHINE: absolute times inflated, trust the ratios" if one > (os.cpu_count() or 1) * 0.75 else ""
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min){busy}"
 
 
 def prepare_database() -> dict[str, float]:
@@ -113,6 +122,31 @@ def benchmark_runners(args: argparse.Namespace) -> dict[str, Callable[[], tuple[
     }
 
 
+def run_benchmarks(args: argparse.Namespace, results: dict[str, Any]) -> None:
+    """Fresh bench database, then each selected benchmark; the database is dropped even on a crash."""
+    database_url = os.environ["DATABASE_URL"]
+    try:
+        results["setup"] = prepare_database()
+        import django
+
+        results["meta"]["django"] = django.get_version()
+        print(f"setup: {', '.join(f'{k} {v:.1f} s' for k, v in results['setup'].items())}", flush=True)
+        runners = benchmark_runners(args)
+        for name in args.only:
+            result, text = runners[name]()
+            results[name] = result
+            print(text, flush=True)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep_db:
+            from django.core.cache import caches
+
+            caches["routing"].clear()
+            database_drop(database_url)
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     os.environ.update(bench_environment(os.environ, dotenv_values(ROOT / ".env")))
@@ -136,25 +170,11 @@ def main(argv: list[str]) -> int:
         },
     }
     try:
-        results["setup"] = prepare_database()
-        import django
-
-        results["meta"]["django"] = django.get_version()
-        print(f"setup: {', '.join(f'{k} {v:.1f} s' for k, v in results['setup'].items())}", flush=True)
-        runners = benchmark_runners(args)
-        for name in args.only:
-            result, text = runners[name]()
-            results[name] = result
-            print(text, flush=True)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep_db:
-            from django.core.cache import caches
-
-            caches["routing"].clear()
-            database_drop(database_url)
+        with database_lock(database_url):
+            run_benchmarks(args, results)
+    except BenchBusy as error:
+        print(f"bench: {error}", file=sys.stderr)
+        return 2
     results["meta"]["wall_s"] = time.perf_counter() - started
     results["meta"]["load_average_at_end"] = os.getloadavg()
     RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
