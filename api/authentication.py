@@ -57,6 +57,8 @@ def _ip_allowed(ip: str, cidrs: tuple[str, ...]) -> bool:
         address = ipaddress.ip_address(ip)
     except ValueError:
         return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped  # a dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d
     return any(address in ipaddress.ip_network(cidr) for cidr in cidrs)
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.db import connection, models
 from django.db.migrations.executor import MigrationExecutor
-from django_tenants.clone import CloneSchema
 from django_tenants.models import DomainMixin, TenantMixin
 from django_tenants.utils import get_tenant_base_schema, schema_context
 
+from tenants.cloning import TemplateClone
 from tenants.context import set_schema_to_public
 
 
@@ -70,7 +70,7 @@ class Tenant(TenantMixin):
         `django_migrations` rows, so a cheap plan check is enough to prove the clone is current.
         """
         base_schema = get_tenant_base_schema()
-        CloneSchema().clone_schema(base_schema, self.schema_name, self.clone_mode)
+        TemplateClone().clone_schema(base_schema, self.schema_name, self.clone_mode)
         with schema_context(self.schema_name):
             executor = MigrationExecutor(connection)
             pending = executor.migration_plan(executor.loader.graph.leaf_nodes())

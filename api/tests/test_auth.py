@@ -223,6 +223,14 @@ def test_api_auth_ip_allowlist_refuses_other_addresses(tenant_a, office_key, add
     _assert_refused(response, 403, "ip_not_allowed")
 
 
+def test_api_auth_ip_allowlist_matches_ipv4_clients_of_a_dual_stack_listener(tenant_a, office_key):
+    allowed = api_client(tenant_a.host, office_key.secret, REMOTE_ADDR="::ffff:203.0.113.7")
+    refused = api_client(tenant_a.host, office_key.secret, REMOTE_ADDR="::ffff:198.51.100.7")
+
+    assert allowed.get("/api/v1/me").status_code == 200
+    _assert_refused(refused.get("/api/v1/me"), 403, "ip_not_allowed")
+
+
 def test_api_auth_ip_allowlist_uses_the_trusted_proxys_forwarded_address(tenant_a, office_key, settings):
     settings.TRUSTED_PROXY_COUNT = 1
     behind_proxy = api_client(tenant_a.host, office_key.secret, REMOTE_ADDR="10.0.0.2")
@@ -251,15 +259,19 @@ def test_api_auth_ip_allowlist_applies_on_the_public_host_too(tenant_a, office_k
 
 def _csrf_client(tenant_fixture, email: str | None = None) -> tuple[Client, str]:
     """A signed-in browser that enforces CSRF like a real one, and the token its page would carry."""
-    client = signed_in_client(tenant_fixture, email)
-    client.handler.enforce_csrf_checks = True
+    client = Client(HTTP_HOST=tenant_fixture.host, enforce_csrf_checks=True)
+    with schema_context(tenant_fixture.schema):
+        user = User.objects.get(email=email or tenant_fixture.owner_email)
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
     token = get_random_string(32)
     client.cookies["csrftoken"] = token
     return client, token
 
 
-def test_api_auth_portal_session_can_read(tenant_a):
-    response = signed_in_client(tenant_a).get("/api/v1/me")
+def test_api_auth_portal_session_can_read_without_a_csrf_token(tenant_a):
+    client, _ = _csrf_client(tenant_a)
+
+    response = client.get("/api/v1/me")
 
     assert response.status_code == 200
     body = json.loads(response.content)

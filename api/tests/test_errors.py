@@ -13,13 +13,16 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django_tenants.log import TenantContextFilter
+from django_tenants.utils import schema_context
 
+from accounts.models import User
 from api.request_id import RequestIdLogFilter
 from apikeys.tests.factories import IssuedApiKeyFactory, api_client
 from conftest import client_for, signed_in_client
 
 PROBLEM = "application/problem+json"
 PROBLEM_KEYS = {"type", "title", "status", "detail", "code", "request_id"}
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 GENERATED_ID = re.compile(r"^req_[0-9a-f]{32}$")
 
 
@@ -253,8 +256,9 @@ def _bad_requests(tenant_a, key_a) -> list[tuple[str, Client, str, str, dict]]: 
         client_for("localhost"),
         client_for(tenant_a.host),
     )
-    browser = signed_in_client(tenant_a)
-    browser.handler.enforce_csrf_checks = True
+    browser = Client(HTTP_HOST=tenant_a.host, enforce_csrf_checks=True)
+    with schema_context(tenant_a.schema):
+        browser.force_login(User.objects.get(email=tenant_a.owner_email), backend=MODEL_BACKEND)
     json_body = {"data": '{"name": "x", "scopes": ["chat"]}', "content_type": "application/json"}
     return [
         ("unknown route", keyed, "get", "/api/v1/nothing-here", {}),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -165,12 +166,13 @@ def test_ratelimit_admits_exactly_the_burst_under_concurrency(db):
 
 
 def test_ratelimit_gcra_refills_at_the_per_minute_rate():
-    limit = RateLimit(per_minute=60_000, burst=1)  # one request per millisecond
+    limit = RateLimit(per_minute=600, burst=1)  # one request per 100 ms
     subject = _subject()
 
     assert rate_limit_hit(subject=subject, limit=limit).allowed
-    assert not rate_limit_hit(subject=subject, limit=limit).allowed
-    threading.Event().wait(0.005)
+    refused = rate_limit_hit(subject=subject, limit=limit)
+    assert not refused.allowed and refused.retry_after_s == 1
+    time.sleep(0.12)
     assert rate_limit_hit(subject=subject, limit=limit).allowed
 
 

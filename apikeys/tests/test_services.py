@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.core.cache import caches
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
@@ -32,6 +33,11 @@ def _create(tenant_fixture, **overrides):  # type: ignore[no-untyped-def]
         **overrides,
     }
     return api_key_create(**kwargs)
+
+
+def _is_cached(secret: str) -> bool:
+    """Whether the key record for `secret` sits in Redis (so a stale cache would let it through)."""
+    return caches["routing"].get(f"apikey:{api_key_hash(secret)}") is not None
 
 
 def _me_status(tenant_fixture, secret: str) -> tuple[int, str | None]:
@@ -144,7 +150,8 @@ def test_api_key_rotate_with_overlap_keeps_the_old_secret_until_the_overlap_ends
     tenant_a, django_capture_on_commit_callbacks
 ):
     issued = IssuedApiKeyFactory(tenant=tenant_a.tenant)
-    assert _me_status(tenant_a, issued.secret) == (200, None)  # warms the key cache
+    assert _me_status(tenant_a, issued.secret) == (200, None)
+    assert _is_cached(issued.secret)
 
     with django_capture_on_commit_callbacks(execute=True):
         rotated = api_key_rotate(key=issued.key, actor=SYSTEM, overlap_seconds=3600)
@@ -161,7 +168,8 @@ def test_api_key_rotate_with_overlap_keeps_the_old_secret_until_the_overlap_ends
 
 def test_api_key_rotate_without_overlap_kills_the_old_secret_at_once(tenant_a, django_capture_on_commit_callbacks):
     issued = IssuedApiKeyFactory(tenant=tenant_a.tenant)
-    assert _me_status(tenant_a, issued.secret) == (200, None)  # warms the key cache
+    assert _me_status(tenant_a, issued.secret) == (200, None)
+    assert _is_cached(issued.secret)
 
     with django_capture_on_commit_callbacks(execute=True):
         rotated = api_key_rotate(key=issued.key, actor=SYSTEM)
@@ -230,8 +238,8 @@ def test_api_key_rotate_audits_in_the_tenants_schema(tenant_a, tenant_b):
 
 def test_api_key_revoke_is_effective_at_once_with_a_warm_cache(tenant_a):
     issued = IssuedApiKeyFactory(tenant=tenant_a.tenant)
-    assert _me_status(tenant_a, issued.secret) == (200, None)  # the key record is now cached in Redis
     assert _me_status(tenant_a, issued.secret) == (200, None)
+    assert _is_cached(issued.secret)
 
     api_key_revoke(key=issued.key, actor=SYSTEM)  # no commit needed: the cache entry goes at once
 

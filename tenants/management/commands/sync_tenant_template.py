@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 from django_tenants.utils import schema_exists
 
+from tenants.cloning import clone_function_install
 from tenants.context import set_schema_to_public
 
 
@@ -24,3 +25,4 @@ class Command(BaseCommand):
             "migrate_schemas", tenant=True, schema_name=schema, interactive=False, verbosity=options["verbosity"]
         )
         set_schema_to_public()
+        clone_function_install()  # once per deploy, not once per tenant (see tenants/cloning.py)
