@@ -196,8 +196,18 @@ def member_remove(*, member: User, actor_user: User) -> None:
 
 
 def user_update_profile(*, user: User, full_name: str) -> User:
-    user.full_name = full_name.strip()[:150]
+    """Save the user's own profile; a change is audited with before/after."""
+    before, after = user.full_name, full_name.strip()[:150]
+    if before == after:
+        return user
+    user.full_name = after
     user.save(update_fields=["full_name"])
+    audit_record(
+        action="account.profile_updated",
+        actor=Actor.for_user(user),
+        target=user,
+        data={"changes": {"full_name": [before, after]}},
+    )
     return user
 
 
