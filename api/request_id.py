@@ -36,13 +36,11 @@ class RequestIdMiddleware:
         offered = request.META.get("HTTP_X_REQUEST_ID", "")
         request_id = offered if _WELL_FORMED.match(offered) else f"req_{uuid.uuid4().hex}"
         request.request_id = request_id  # type: ignore[attr-defined]
-        token = _REQUEST_ID.set(request_id)
-        ip_token = _CLIENT_IP.set(client_ip(request) or None)
-        try:
-            response = self.get_response(request)
-        finally:
-            _REQUEST_ID.reset(token)
-            _CLIENT_IP.reset(ip_token)
+        # Not reset afterwards: Django logs 4xx/5xx (django.request) after the middleware chain has
+        # returned, and those lines should carry the id too. The next request overwrites both.
+        _REQUEST_ID.set(request_id)
+        _CLIENT_IP.set(client_ip(request) or None)
+        response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response
 

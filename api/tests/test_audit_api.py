@@ -45,7 +45,7 @@ def history(tenant_a) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def auditor(tenant_a) -> Client:  # type: ignore[no-untyped-def]
-    return api_client(tenant_a.host, IssuedApiKeyFactory(tenant=tenant_a.tenant, scopes=["audit:read"]).secret)
+    return api_client(tenant_a.host, IssuedApiKeyFactory.create(tenant=tenant_a.tenant, scopes=["audit:read"]).secret)
 
 
 def _events(client: Client, **params: str) -> list[dict]:

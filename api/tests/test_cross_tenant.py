@@ -91,8 +91,8 @@ class Tenants:
 
 @pytest.fixture
 def tenants(tenant_a, tenant_b) -> Tenants:  # type: ignore[no-untyped-def]
-    a_key = IssuedApiKeyFactory(tenant=tenant_a.tenant, name="Alpha secret project")
-    b_key = IssuedApiKeyFactory(tenant=tenant_b.tenant, name="Beta integration")
+    a_key = IssuedApiKeyFactory.create(tenant=tenant_a.tenant, name="Alpha secret project")
+    b_key = IssuedApiKeyFactory.create(tenant=tenant_b.tenant, name="Beta integration")
     return Tenants(a_key, b_key, api_client(tenant_b.host, b_key.secret), tenant_a.host, tenant_b.host)
 
 

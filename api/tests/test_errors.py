@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -47,7 +48,7 @@ def client_a(tenant_a, key_a) -> Client:  # type: ignore[no-untyped-def]
     return api_client(tenant_a.host, key_a.secret)
 
 
-def _post_json(client: Client, path: str, payload: object, **extra: str):  # type: ignore[no-untyped-def]
+def _post_json(client: Client, path: str, payload: object, **extra: Any):  # type: ignore[no-untyped-def]
     return client.post(path, data=json.dumps(payload), content_type="application/json", **extra)
 
 
@@ -176,7 +177,8 @@ def _capture_like_the_server_log(caplog) -> None:  # type: ignore[no-untyped-def
     """Give the test's log capture the filters and format of the server's console handler."""
     caplog.handler.addFilter(TenantContextFilter())
     caplog.handler.addFilter(RequestIdLogFilter())
-    caplog.handler.setFormatter(logging.Formatter(settings.LOGGING["formatters"]["tenant"]["format"]))
+    server_format = settings.LOGGING["formatters"]["tenant"]["format"]  # type: ignore[index]
+    caplog.handler.setFormatter(logging.Formatter(server_format))
 
 
 def test_errors_500_internal_error_has_the_request_id_that_is_logged(client_a, monkeypatch, caplog):

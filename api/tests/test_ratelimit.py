@@ -114,7 +114,7 @@ def test_ratelimit_unauthenticated_requests_carry_no_rate_headers(tenant_a):
 
 
 def _limit_header(tenant_fixture, **key_overrides) -> int:  # type: ignore[no-untyped-def]
-    issued = IssuedApiKeyFactory(tenant=tenant_fixture.tenant, **key_overrides)
+    issued = IssuedApiKeyFactory.create(tenant=tenant_fixture.tenant, **key_overrides)
     return int(api_client(tenant_fixture.host, issued.secret).get("/api/v1/me")["X-RateLimit-Limit"])
 
 

@@ -28,7 +28,7 @@ class IssuedApiKeyFactory(factory.Factory):
         return api_key_create(**kwargs)
 
 
-def api_client(host: str, secret: str | None = None, **extra: str) -> Client:
+def api_client(host: str, secret: str | None = None, **extra: Any) -> Client:
     """A client for `host` that sends `Authorization: Bearer <secret>` on every request."""
     if secret is not None:
         extra["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
