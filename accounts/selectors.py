@@ -24,5 +24,16 @@ def invitation_list_pending() -> QuerySet[Invitation]:
     ).select_related("invited_by")
 
 
+def team_seats_in_use(*, excluding_invitation_to: str = "") -> int:
+    """Active teammates plus open invitations: what counts against the team-members limit.
+
+    `excluding_invitation_to`: an email whose open invitation is about to be replaced or accepted.
+    """
+    pending = invitation_list_pending()
+    if excluding_invitation_to:
+        pending = pending.exclude(email=excluding_invitation_to)
+    return User.objects.filter(is_active=True).count() + pending.count()
+
+
 def invitation_get(*, invitation_id: int) -> Invitation | None:
     return Invitation.objects.filter(pk=invitation_id).first()

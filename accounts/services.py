@@ -17,8 +17,12 @@ from django.utils import timezone
 
 from accounts.models import Invitation, Role, User
 from accounts.permissions import Permission, role_has
+from accounts.selectors import team_seats_in_use
 from audit.services import Actor, audit_record
+from billing.entitlements import entitlement_require_capacity
+from billing.models import Limit
 from config.errors import Conflict, NotFound, PermissionDeniedError, ValidationFailed
+from tenants.context import current_tenant
 
 
 def email_normalise(email: str) -> str:
@@ -79,7 +83,9 @@ class IssuedInvitation:
 def invitation_create(*, email: str, role: str, invited_by: User) -> IssuedInvitation:
     """Invite `email` with `role`. Re-inviting replaces a still-open invitation.
 
-    Only owners may invite owners; admins may invite admins and below.
+    Only owners may invite owners; admins may invite admins and below. Active teammates plus
+    open invitations, this one included, must fit the workspace's `team_members` limit, else
+    `PlanLimitReached`.
     """
     _require(invited_by, Permission.MANAGE_TEAM)
     if role not in Role.values:
@@ -89,6 +95,11 @@ def invitation_create(*, email: str, role: str, invited_by: User) -> IssuedInvit
     email = email_normalise(email)
     if User.objects.filter(email=email, is_active=True).exists():
         raise ValidationFailed("This person is already on the team.", errors={"email": ["Already a member."]})
+    entitlement_require_capacity(
+        tenant=current_tenant(),
+        limit=Limit.TEAM_MEMBERS,
+        current_usage=team_seats_in_use(excluding_invitation_to=email),
+    )
     token = secrets.token_urlsafe(32)
     now = timezone.now()
     with transaction.atomic():
@@ -126,10 +137,19 @@ def invitation_revoke(*, invitation: Invitation, actor_user: User) -> None:
 
 
 def invitation_accept(*, token: str, password: str, full_name: str = "") -> User:
-    """Turn a pending invitation into a user with the invited role and a verified email."""
+    """Turn a pending invitation into a user with the invited role and a verified email.
+
+    Raises `PlanLimitReached` if the team is already full without this invitation (the plan
+    was downgraded, or invitations raced, since it was sent).
+    """
     with transaction.atomic():
         invitation = invitation_get_pending(token=token)
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        entitlement_require_capacity(
+            tenant=current_tenant(),
+            limit=Limit.TEAM_MEMBERS,
+            current_usage=User.objects.filter(is_active=True).count(),
+        )
         former = User.objects.filter(email=invitation.email, is_active=False).first()
         if former is not None:
             user = _member_readmit(former, invitation=invitation, password=password, full_name=full_name)

@@ -14,6 +14,8 @@ from api.idempotency import idempotency_claim, idempotency_complete, idempotency
 from api.permissions import RequireScopes
 from api.principal import ApiPrincipal
 from api.ratelimit import RateDecision, RateLimit, rate_limit_hit
+from billing.entitlements import entitlements_for
+from billing.models import Limit
 from config.errors import AuthenticationError, RateLimited, ValidationFailed
 from tenants.context import current_tenant
 
@@ -24,21 +26,22 @@ class IdempotentReplay(Exception):
 
 
 def rate_limit_for(principal: ApiPrincipal) -> RateLimit:
-    """Per key override, else per tenant override, else the plan's limits."""
+    """Per key override, else per tenant override, else the tenant's entitlements (plan, add-ons,
+    staff overrides). The defaults are a last resort for a plan row written around validation."""
     if principal.key is None:
         return RateLimit(settings.SESSION_RATE_LIMIT_PER_MINUTE, settings.SESSION_RATE_LIMIT_BURST)
     tenant = current_tenant()
-    plan_limits = tenant.plan.limits or {}
+    limits = entitlements_for(tenant=tenant).limits
     per_minute = (
         principal.key.rate_limit_per_minute
         or tenant.api_rate_limit_per_minute
-        or plan_limits.get("requests_per_minute")
+        or limits[Limit.REQUESTS_PER_MINUTE]
         or settings.DEFAULT_RATE_LIMIT_PER_MINUTE
     )
     burst = (
         principal.key.rate_limit_burst
         or tenant.api_rate_limit_burst
-        or plan_limits.get("burst")
+        or limits[Limit.BURST]
         or settings.DEFAULT_RATE_LIMIT_BURST
     )
     return RateLimit(per_minute=int(per_minute), burst=int(burst))

@@ -37,6 +37,11 @@ class FieldErrorSerializer(serializers.Serializer):
     message = serializers.CharField(help_text="Human-readable; may change, do not parse it.")
 
 
+class UpgradeHintSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="The plan's or add-on's code (see GET /api/v1/plans).")
+    name = serializers.CharField()
+
+
 class ProblemSerializer(serializers.Serializer):
     """RFC 9457 problem details, sent as `application/problem+json` for every error."""
 
@@ -64,6 +69,21 @@ class ProblemSerializer(serializers.Serializer):
         help_text="`permission_denied` on key creation or rotation: the key's scopes the caller does not hold.",
     )
     retry_after = serializers.IntegerField(required=False, help_text="`rate_limited`: seconds to wait.")
+    feature = serializers.CharField(required=False, help_text="`feature_not_in_plan`: the feature code.")
+    limit = serializers.CharField(required=False, help_text="`plan_limit_reached`: the limit, e.g. `team_members`.")
+    allowed = serializers.IntegerField(required=False, help_text="`plan_limit_reached`: the workspace's limit.")
+    current_usage = serializers.IntegerField(required=False, help_text="`plan_limit_reached`: what is in use.")
+    requested = serializers.IntegerField(required=False, help_text="`plan_limit_reached`: what the request adds.")
+    upgrade_plan = UpgradeHintSerializer(
+        required=False,
+        allow_null=True,
+        help_text="`feature_not_in_plan`, `plan_limit_reached`: the cheapest public plan that would do, or null.",
+    )
+    upgrade_add_on = UpgradeHintSerializer(
+        required=False,
+        allow_null=True,
+        help_text="`feature_not_in_plan`, `plan_limit_reached`: an add-on that would do, or null.",
+    )
 
 
 def _application_error_classes(base: type[ApplicationError] = ApplicationError) -> list[type[ApplicationError]]:
@@ -94,6 +114,24 @@ _EXAMPLE_EXTRAS: dict[str, dict[str, Any]] = {
         "retry_after": 1,
     },
     "permission_denied": {"detail": "You do not have permission to perform this action."},
+    "feature_not_in_plan": {
+        "detail": "Your plan does not include Webhooks. Upgrade to Professional.",
+        "feature": "webhooks",
+        "upgrade_plan": {"code": "professional", "name": "Professional"},
+        "upgrade_add_on": None,
+    },
+    "plan_limit_reached": {
+        "detail": (
+            "This workspace's limit of 5 agents is reached (5 in use). "
+            "Upgrade to Professional, or add the 10 extra agents add-on."
+        ),
+        "limit": "agents",
+        "allowed": 5,
+        "current_usage": 5,
+        "requested": 1,
+        "upgrade_plan": {"code": "professional", "name": "Professional"},
+        "upgrade_add_on": {"code": "extra_agents_10", "name": "10 extra agents"},
+    },
 }
 
 

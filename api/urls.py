@@ -5,6 +5,7 @@ from django.urls import path
 from api.apis import MeApi
 from apikeys.apis import ApiKeyDetailApi, ApiKeyListCreateApi, ApiKeyRevokeApi, ApiKeyRotateApi
 from audit.apis import AuditLogApi
+from billing.apis import PlanListApi
 from tenants.apis import TenantDetailApi
 
 app_name = "api"
@@ -17,4 +18,5 @@ urlpatterns = [
     path("api-keys/<str:key_id>/rotate", ApiKeyRotateApi.as_view(), name="api-key-rotate"),
     path("api-keys/<str:key_id>/revoke", ApiKeyRevokeApi.as_view(), name="api-key-revoke"),
     path("audit-log", AuditLogApi.as_view(), name="audit-log"),
+    path("plans", PlanListApi.as_view(), name="plans"),
 ]

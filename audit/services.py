@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
+from django_tenants.utils import get_public_schema_name, schema_context
 
 from api.request_id import current_client_ip, current_request_id
 from audit.models import ActorType, AuditEvent
+
+if TYPE_CHECKING:
+    from tenants.models import Tenant
 
 
 @dataclass(frozen=True)
@@ -55,3 +59,21 @@ def audit_record(
         ip_address=ip_address or current_client_ip(),
         request_id=current_request_id() if current_request_id() != "-" else "",
     )
+
+
+def audit_record_platform_and_tenant(
+    *,
+    tenant: Tenant,
+    action: str,
+    actor: Actor,
+    target: models.Model | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Record a staff-side change to one tenant twice: in public with `tenant_slug` (it outlives
+    the tenant) and in the tenant's own trail, where its people can see it. `target` defaults to
+    the tenant."""
+    target = target if target is not None else tenant
+    with schema_context(get_public_schema_name()):
+        audit_record(action=action, actor=actor, target=target, tenant_slug=tenant.slug, data=data)
+    with schema_context(tenant.schema_name):
+        audit_record(action=action, actor=actor, target=target, data=data)

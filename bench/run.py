@@ -2,7 +2,7 @@
 
 Runs in a database and Redis DB of its own (see bench/README.md), never dev's or the tests'.
 
-    .venv/bin/python bench/run.py [--only provisioning,migrations,routing,signup] [--keep-db]
+    .venv/bin/python bench/run.py [--only provisioning,migrations,routing,api,ratelimit,signup] [--keep-db]
 
 Exit code 0 whenever every benchmark ran, whether or not its target was met (PASS/FAIL is
 informational); non-zero only if something crashed.
@@ -38,7 +38,7 @@ from bench.environment import (  # noqa: E402
     dotenv_values,
 )
 
-BENCHMARKS = ("provisioning", "migrations", "routing", "signup")
+BENCHMARKS = ("provisioning", "migrations", "routing", "api", "ratelimit", "signup")
 RESULTS_PATH = ROOT / "bench" / "results" / "latest.json"
 
 
@@ -57,6 +57,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--fleet", type=int, default=200, help="tenant schemas for benchmark 2")
     parser.add_argument("--requests", type=int, default=2000, help="requests per variant in benchmark 3")
     parser.add_argument("--signups", type=int, default=10, help="signups timed in benchmark 4")
+    parser.add_argument("--api-requests", type=int, default=2000, help="in-process requests per variant in benchmark 5")
+    parser.add_argument(
+        "--api-http-seconds",
+        type=float,
+        default=10,
+        help="seconds of throughput load per variant over HTTP in benchmark 5 (0: skip HTTP)",
+    )
+    parser.add_argument("--ratelimit-repeats", type=int, default=5, help="200-caller bursts per limiter in benchmark 6")
     args = parser.parse_args(argv)
     args.only = [name.strip() for name in args.only.split(",") if name.strip()] or list(BENCHMARKS)
     unknown = set(args.only) - set(BENCHMARKS)
@@ -106,7 +114,7 @@ def prepare_database() -> dict[str, float]:
 
 
 def benchmark_runners(args: argparse.Namespace) -> dict[str, Callable[[], tuple[dict[str, Any], str]]]:
-    from bench import migrate_fleet, provisioning, routing, signup
+    from bench import api_list, migrate_fleet, provisioning, ratelimit, routing, signup
 
     return {
         "provisioning": lambda: provisioning.run(
@@ -118,6 +126,8 @@ def benchmark_runners(args: argparse.Namespace) -> dict[str, Callable[[], tuple[
         ),
         "migrations": lambda: migrate_fleet.run(tenant_count=args.fleet),
         "routing": lambda: routing.run(n=args.requests),
+        "api": lambda: api_list.run(n=args.api_requests, http_seconds=args.api_http_seconds),
+        "ratelimit": lambda: ratelimit.run(repeats=args.ratelimit_repeats),
         "signup": lambda: signup.run(runs=args.signups),
     }
 

@@ -1,10 +1,169 @@
-from django.contrib import admin
+"""Staff admin for the catalog (plans, prices, add-ons) and for what tenants hold beyond their plan.
 
-from billing.models import Plan
+Every save and delete goes through `billing.services`, so it is validated, audited, and the
+affected tenants' cached entitlements are dropped at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import Count, QuerySet
+from django.forms import BaseInlineFormSet
+from django.http import HttpRequest
+
+from audit.services import Actor
+from billing.models import AddOn, AddOnPrice, Plan, PlanPrice, TenantAddOn, TenantEntitlementOverride
+from billing.services import (
+    add_on_save,
+    catalog_price_delete,
+    catalog_price_save,
+    plan_save,
+    tenant_add_on_set,
+    tenant_entitlement_override_create,
+    tenant_entitlement_override_delete,
+)
+
+
+def _amount(amount: int) -> str:
+    return f"{amount / 100:,.2f}"
+
+
+class CatalogAdmin(admin.ModelAdmin):
+    """Plans and add-ons: saved through their service; inline prices through the price services."""
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # tenants may hold them: retire one by unticking "is public"
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: BaseInlineFormSet, change: bool) -> None:
+        actor = Actor.for_staff(request.user)
+        for price in formset.save(commit=False):
+            catalog_price_save(price=price, actor=actor)
+        for price in formset.deleted_objects:
+            catalog_price_delete(price=price, actor=actor)
+
+
+class PlanPriceInline(admin.TabularInline):
+    model = PlanPrice
+    extra = 0
+    fields = ("billing_cycle", "currency", "amount")
 
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
-    list_display = ("name", "code", "monthly_price", "sla", "is_public", "sort_order")
+class PlanAdmin(CatalogAdmin):
+    list_display = ("name", "code", "monthly_price", "sla", "tenant_count", "is_public", "sort_order")
     list_editable = ("is_public", "sort_order")
+    list_filter = ("is_public",)
     search_fields = ("name", "code")
+    inlines = [PlanPriceInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Plan]:
+        return super().get_queryset(request).prefetch_related("prices").annotate(tenant_total=Count("tenants"))
+
+    @admin.display(description="tenants", ordering="tenant_total")
+    def tenant_count(self, plan: Plan) -> int:
+        return int(getattr(plan, "tenant_total", 0))
+
+    def save_model(self, request: HttpRequest, obj: Plan, form: Any, change: bool) -> None:
+        plan_save(plan=obj, actor=Actor.for_staff(request.user))
+
+
+class AddOnPriceInline(admin.TabularInline):
+    model = AddOnPrice
+    extra = 0
+    fields = ("currency", "amount")
+
+
+@admin.register(AddOn)
+class AddOnAdmin(CatalogAdmin):
+    list_display = ("name", "code", "grants", "usd_monthly_price", "is_public", "sort_order")
+    list_editable = ("is_public", "sort_order")
+    list_filter = ("is_public",)
+    search_fields = ("name", "code", "description")
+    inlines = [AddOnPriceInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AddOn]:
+        return super().get_queryset(request).prefetch_related("prices")
+
+    @admin.display(description="grants")
+    def grants(self, add_on: AddOn) -> str:
+        increments = [f"+{amount:,} {limit}" for limit, amount in add_on.limit_increments.items()]
+        return ", ".join([*add_on.features, *increments])
+
+    @admin.display(description="USD / month")
+    def usd_monthly_price(self, add_on: AddOn) -> str:
+        price = next((p for p in add_on.prices.all() if p.currency == "USD"), None)
+        return _amount(price.amount) if price else "—"
+
+    def save_model(self, request: HttpRequest, obj: AddOn, form: Any, change: bool) -> None:
+        add_on_save(add_on=obj, actor=Actor.for_staff(request.user))
+
+
+@admin.register(TenantAddOn)
+class TenantAddOnAdmin(admin.ModelAdmin):
+    list_display = ("tenant", "add_on", "quantity", "active", "updated_at")
+    list_filter = ("active", "add_on", "tenant__plan")
+    search_fields = ("tenant__slug", "tenant__name", "add_on__code")
+    autocomplete_fields = ("tenant",)
+    list_select_related = ("tenant", "add_on")
+    fields = ("tenant", "add_on", "quantity", "active", "created_at", "updated_at")
+    readonly_fields = ("created_at", "updated_at")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: TenantAddOn | None = None) -> tuple[str, ...]:
+        # Which tenant and add-on a row is about is fixed; change quantity or deactivate instead.
+        return (*self.readonly_fields, "tenant", "add_on") if obj else self.readonly_fields
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # deactivate instead: the row is the tenant's add-on history
+
+    def save_model(self, request: HttpRequest, obj: TenantAddOn, form: Any, change: bool) -> None:
+        saved = tenant_add_on_set(
+            tenant=obj.tenant,
+            add_on=obj.add_on,
+            quantity=obj.quantity,
+            active=obj.active,
+            actor=Actor.for_staff(request.user),
+        )
+        obj.pk = saved.pk  # the admin redirects to the saved row
+
+
+@admin.register(TenantEntitlementOverride)
+class TenantEntitlementOverrideAdmin(admin.ModelAdmin):
+    list_display = ("tenant", "summary", "reason", "created_by_label", "created_at")
+    list_filter = ("tenant__plan", "created_at")
+    search_fields = ("tenant__slug", "tenant__name", "reason")
+    autocomplete_fields = ("tenant",)
+    list_select_related = ("tenant",)
+    date_hierarchy = "created_at"
+    fields = ("tenant", "limits", "features", "reason", "created_by_label", "created_at")
+    readonly_fields = ("created_by_label", "created_at")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: TenantEntitlementOverride | None = None) -> Any:
+        # Overrides are immutable: delete one and add another (both are audited).
+        return ("tenant", "limits", "features", "reason", *self.readonly_fields) if obj else self.readonly_fields
+
+    @admin.display(description="overrides")
+    def summary(self, override: TenantEntitlementOverride) -> str:
+        limits = [f"{name}={'unlimited' if value is None else f'{value:,}'}" for name, value in override.limits.items()]
+        return ", ".join([*limits, *(f"+{feature}" for feature in override.features)])
+
+    def save_model(self, request: HttpRequest, obj: TenantEntitlementOverride, form: Any, change: bool) -> None:
+        if change:
+            return  # nothing is editable
+        saved = tenant_entitlement_override_create(
+            tenant=obj.tenant,
+            limits=obj.limits,
+            features=obj.features,
+            reason=obj.reason,
+            actor=Actor.for_staff(request.user),
+        )
+        obj.pk = saved.pk
+
+    def delete_model(self, request: HttpRequest, obj: TenantEntitlementOverride) -> None:
+        tenant_entitlement_override_delete(override=obj, actor=Actor.for_staff(request.user))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[TenantEntitlementOverride]) -> None:
+        actor = Actor.for_staff(request.user)
+        for override in queryset.select_related("tenant"):
+            tenant_entitlement_override_delete(override=override, actor=actor)

@@ -1,26 +1,251 @@
-"""Plan catalog (public schema). Plans are data that staff edit in admin, never constants in code."""
+"""The catalog and what each tenant holds beyond its plan (public schema).
 
+Plans, prices and add-ons are data that staff edit in admin, never constants in code. What a
+tenant may do is computed from them by `billing.entitlements`, the one place that answers it.
+Rows that belong to a tenant (`TenantAddOn`, `TenantEntitlementOverride`) are read only through
+selectors that require the tenant, and written only through `billing.services`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
+
+
+class Currency(models.TextChoices):
+    USD = "USD", "US dollar"
+    EUR = "EUR", "Euro"
+    SAR = "SAR", "Saudi riyal"
+
+
+class BillingCycle(models.TextChoices):
+    MONTHLY = "monthly", "Monthly"
+    QUARTERLY = "quarterly", "Quarterly"
+    ANNUAL = "annual", "Annual"
+
+
+# Months billed per cycle (what a cycle's price is compared against for its discount).
+CYCLE_MONTHS: dict[str, int] = {BillingCycle.MONTHLY: 1, BillingCycle.QUARTERLY: 3, BillingCycle.ANNUAL: 12}
+
+
+class Limit(models.TextChoices):
+    """The metered limits a plan sets. In `limits` JSON, `null` means unlimited."""
+
+    AGENTS = "agents", "agents"
+    API_CALLS_PER_MONTH = "api_calls_per_month", "API calls per month"
+    TEAM_MEMBERS = "team_members", "team members"
+    KNOWLEDGE_STORAGE_BYTES = "knowledge_storage_bytes", "bytes of knowledge storage"
+    REQUESTS_PER_MINUTE = "requests_per_minute", "API requests per minute"
+    BURST = "burst", "API requests in a burst"
+
+
+# The API rate limiter's inputs: always finite.
+RATE_LIMITS = frozenset({Limit.REQUESTS_PER_MINUTE, Limit.BURST})
+
+
+class Feature(models.TextChoices):
+    """Feature gates. Code asks `entitlement_has_feature(…, Feature.X)`, never which plan a tenant is on."""
+
+    PORTAL_ANALYTICS = "portal_analytics", "Portal analytics"
+    EMAIL_SUPPORT = "email_support", "Email support"
+    WEBHOOKS = "webhooks", "Webhooks"
+    CUSTOM_DOMAIN = "custom_domain", "Custom domain"
+    MULTI_LANGUAGE = "multi_language", "Multi-language"
+    ADVANCED_ANALYTICS = "advanced_analytics", "Advanced analytics"
+    OVERAGE_BILLING = "overage_billing", "Overage billing"
+    SSO = "sso", "Single sign-on"
+    REMOVE_BRANDING = "remove_branding", "Remove platform branding"
+    CUSTOM_LIMITS = "custom_limits", "Custom limits"
+    AUDIT_EXPORT = "audit_export", "Audit export"
+    LEAD_CAPTURE = "lead_capture", "Lead capture"
+
+
+def validate_limits(value: Any) -> None:
+    """A plan's or an override's limits: `{limit: non-negative int or null (unlimited)}`, known limits only.
+
+    The rate limits (requests per minute, burst) are at least 1 and never unlimited.
+    """
+    if not isinstance(value, dict):
+        raise ValidationError("Limits must be a JSON object.")
+    unknown = sorted(set(value) - set(Limit.values))
+    if unknown:
+        raise ValidationError(f"Unknown limits: {', '.join(unknown)}. Known: {', '.join(Limit.values)}.")
+    for name, amount in value.items():
+        if name in RATE_LIMITS:
+            if isinstance(amount, bool) or not isinstance(amount, int) or amount < 1:
+                raise ValidationError(f"Limit {name} must be a whole number of 1 or more (a rate cannot be unlimited).")
+        elif amount is not None and (isinstance(amount, bool) or not isinstance(amount, int) or amount < 0):
+            raise ValidationError(f"Limit {name} must be a whole number of 0 or more, or null for unlimited.")
+
+
+def validate_complete_limits(value: Any) -> None:
+    """A plan states every limit explicitly (null for unlimited): a forgotten key never means unlimited."""
+    validate_limits(value)
+    missing = [name for name in Limit.values if name not in value]
+    if missing:
+        raise ValidationError(f"Missing limits: {', '.join(missing)} (use null for unlimited).")
+
+
+def validate_limit_increments(value: Any) -> None:
+    """An add-on's increments: `{limit: positive int}` (an add-on cannot grant "unlimited")."""
+    if not isinstance(value, dict):
+        raise ValidationError("Limit increments must be a JSON object.")
+    validate_limits(value)
+    if any(amount is None or amount < 1 for amount in value.values()):
+        raise ValidationError("Each limit increment must be a whole number of 1 or more.")
+
+
+def validate_features(value: Any) -> None:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValidationError("Features must be a JSON list of feature codes.")
+    unknown = sorted(set(value) - set(Feature.values))
+    if unknown:
+        raise ValidationError(f"Unknown features: {', '.join(unknown)}. Known: {', '.join(Feature.values)}.")
+    if len(set(value)) != len(value):
+        raise ValidationError("A feature is listed twice.")
 
 
 class Plan(models.Model):
     code = models.SlugField(max_length=32, unique=True)
     name = models.CharField(max_length=64)
     description = models.CharField(max_length=255, blank=True)
-    monthly_price_cents = models.PositiveIntegerField(help_text="Price per month in USD cents.")
-    # Limits: a missing key or null means unlimited.
-    limits = models.JSONField(default=dict, blank=True)
-    features = models.JSONField(default=list, blank=True)
+    limits = models.JSONField(
+        default=dict,
+        validators=[validate_complete_limits],
+        help_text="Every limit, as a whole number or null for unlimited.",
+    )
+    features = models.JSONField(default=list, blank=True, validators=[validate_features])
     sla = models.CharField(max_length=16, blank=True)
     sort_order = models.PositiveSmallIntegerField(default=0)
-    is_public = models.BooleanField(default=True, help_text="Shown on the pricing page and at signup.")
+    is_public = models.BooleanField(default=True, help_text="Shown on the pricing page, at signup and in the API.")
 
     class Meta:
-        ordering = ("sort_order", "monthly_price_cents")
+        ordering = ("sort_order", "code")
 
     def __str__(self) -> str:
         return self.name
 
+    def price(self, *, billing_cycle: str, currency: str) -> PlanPrice | None:
+        """From prefetched `prices` when the selector prefetched them (no query per plan)."""
+        return next((p for p in self.prices.all() if (p.billing_cycle, p.currency) == (billing_cycle, currency)), None)
+
     @property
-    def monthly_price(self) -> float:
-        return self.monthly_price_cents / 100
+    def monthly_price(self) -> float | None:
+        """The monthly list price in US dollars (pricing pages and signup), or None if it has none."""
+        price = self.price(billing_cycle=BillingCycle.MONTHLY, currency=Currency.USD)
+        return price.amount / 100 if price else None
+
+
+class PlanPrice(models.Model):
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="prices")
+    billing_cycle = models.CharField(max_length=16, choices=BillingCycle.choices)
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    amount = models.PositiveIntegerField(help_text="Price per billing cycle in minor units (cents, halalas).")
+
+    class Meta:
+        ordering = ("plan", "currency", "billing_cycle")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "billing_cycle", "currency"], name="one_price_per_plan_cycle_currency"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan} {self.get_billing_cycle_display().lower()} {self.amount / 100:.2f} {self.currency}"
+
+
+class AddOn(models.Model):
+    """A module bought per tenant on top of its plan: grants features and/or raises limits (× quantity)."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=80)
+    description = models.CharField(max_length=255, blank=True)
+    features = models.JSONField(default=list, blank=True, validators=[validate_features])
+    limit_increments = models.JSONField(
+        default=dict,
+        blank=True,
+        validators=[validate_limit_increments],
+        help_text='Added per unit of quantity, e.g. {"agents": 10}.',
+    )
+    sort_order = models.PositiveSmallIntegerField(default=0)
+    is_public = models.BooleanField(
+        default=True, help_text="Offered to tenants. Tenants who already have a retired add-on keep it."
+    )
+
+    class Meta:
+        ordering = ("sort_order", "code")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if not self.features and not self.limit_increments:
+            raise ValidationError("An add-on must grant at least one feature or limit increment.")
+
+
+class AddOnPrice(models.Model):
+    """The monthly price of one unit of an add-on; it is billed on the subscription's cycle."""
+
+    add_on = models.ForeignKey(AddOn, on_delete=models.CASCADE, related_name="prices")
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    amount = models.PositiveIntegerField(help_text="Price per month in minor units (cents, halalas).")
+
+    class Meta:
+        ordering = ("add_on", "currency")
+        constraints = [models.UniqueConstraint(fields=["add_on", "currency"], name="one_price_per_add_on_currency")]
+
+    def __str__(self) -> str:
+        return f"{self.add_on} {self.amount / 100:.2f} {self.currency}/month"
+
+
+class TenantAddOn(models.Model):
+    """One add-on held by one tenant. Deactivated rather than deleted, so the history stays."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="add_ons")
+    add_on = models.ForeignKey(AddOn, on_delete=models.PROTECT, related_name="tenant_add_ons")
+    quantity = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("tenant", "add_on")
+        constraints = [models.UniqueConstraint(fields=["tenant", "add_on"], name="one_row_per_tenant_add_on")]
+        verbose_name = "tenant add-on"
+
+    def __str__(self) -> str:
+        return f"{self.add_on} × {self.quantity}"
+
+
+class TenantEntitlementOverride(models.Model):
+    """Staff's exception for one tenant: limits set outright (beating plan and add-ons) and extra features.
+
+    Immutable once made: to change one, delete it and add another (both are audited).
+    """
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="entitlement_overrides")
+    limits = models.JSONField(
+        default=dict,
+        blank=True,
+        validators=[validate_limits],
+        help_text='Limits to set, e.g. {"agents": 40, "team_members": null} (null: unlimited).',
+    )
+    features = models.JSONField(default=list, blank=True, validators=[validate_features])
+    reason = models.CharField(max_length=255)
+    created_by_type = models.CharField(max_length=16)
+    created_by_id = models.CharField(max_length=64, blank=True)
+    created_by_label = models.CharField(max_length=254, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("tenant", "created_at", "id")
+
+    def __str__(self) -> str:
+        return f"Override for {self.tenant}: {self.reason}"
+
+    def clean(self) -> None:
+        if not self.limits and not self.features:
+            raise ValidationError("An override must set at least one limit or feature.")

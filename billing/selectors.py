@@ -1,11 +1,75 @@
+"""Reads of the catalog, and of the public-schema rows that belong to one tenant (which require it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from django.db.models import QuerySet
 
-from billing.models import Plan
+from billing.models import (
+    AddOn,
+    BillingCycle,
+    Currency,
+    Plan,
+    TenantAddOn,
+    TenantEntitlementOverride,
+)
+
+if TYPE_CHECKING:
+    from tenants.models import Tenant
 
 
 def plan_list_public() -> QuerySet[Plan]:
-    return Plan.objects.filter(is_public=True)
+    """Public plans in display order, with their prices prefetched (`Plan.price()` costs no query)."""
+    return Plan.objects.filter(is_public=True).prefetch_related("prices")
 
 
 def plan_get(*, code: str) -> Plan | None:
-    return Plan.objects.filter(code=code).first()
+    return Plan.objects.filter(code=code).prefetch_related("prices").first()
+
+
+def plan_of_tenant(*, tenant: Tenant) -> Plan:
+    """The tenant's plan as stored now (a cached Tenant instance may carry an older one)."""
+    return Plan.objects.get(tenants__pk=tenant.pk)
+
+
+def add_on_list_public() -> QuerySet[AddOn]:
+    return AddOn.objects.filter(is_public=True).prefetch_related("prices")
+
+
+def tenant_add_on_list(*, tenant: Tenant, active_only: bool = True) -> QuerySet[TenantAddOn]:
+    add_ons = TenantAddOn.objects.filter(tenant=tenant).select_related("add_on")
+    return add_ons.filter(active=True) if active_only else add_ons
+
+
+def tenant_entitlement_override_list(*, tenant: Tenant) -> QuerySet[TenantEntitlementOverride]:
+    """Oldest first: later overrides win where they set the same limit."""
+    return TenantEntitlementOverride.objects.filter(tenant=tenant).order_by("created_at", "pk")
+
+
+def tenant_ids_on_plan(*, plan: Plan) -> list[int]:
+    return list(plan.tenants.values_list("pk", flat=True))
+
+
+def tenant_ids_holding_add_on(*, add_on: AddOn) -> list[int]:
+    return list(add_on.tenant_add_ons.values_list("tenant_id", flat=True))
+
+
+def _monthly_usd(plan: Plan) -> float:
+    price = plan.price(billing_cycle=BillingCycle.MONTHLY, currency=Currency.USD)
+    return price.amount if price else float("inf")
+
+
+def plan_cheapest_public(*, qualifies: Callable[[Plan], bool], excluding_code: str = "") -> Plan | None:
+    """The public plan with the lowest US dollar monthly price for which `qualifies(plan)` holds.
+
+    Used for upgrade hints; the catalog is a handful of rows, so this filters in Python.
+    """
+    candidates = [plan for plan in plan_list_public() if plan.code != excluding_code and qualifies(plan)]
+    return min(candidates, key=lambda plan: (_monthly_usd(plan), plan.sort_order), default=None)
+
+
+def add_on_public_first(*, qualifies: Callable[[AddOn], bool]) -> AddOn | None:
+    """The first public add-on (in display order) for which `qualifies(add_on)` holds."""
+    return next((add_on for add_on in add_on_list_public() if qualifies(add_on)), None)

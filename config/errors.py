@@ -50,6 +50,8 @@ ERROR_CODES: dict[str, ErrorCode] = {
     "ip_not_allowed": ErrorCode(403, "The API key may not be used from the client's IP address."),
     "tenant_suspended": ErrorCode(403, "The workspace is suspended."),
     "tenant_cancelled": ErrorCode(403, "The workspace's subscription is cancelled."),
+    "feature_not_in_plan": ErrorCode(403, "The workspace's plan and add-ons do not include this feature."),
+    "plan_limit_reached": ErrorCode(403, "The workspace has reached a limit of its plan."),
     "not_found": ErrorCode(404, "No such resource in this workspace, no such endpoint, or an invalid cursor."),
     "method_not_allowed": ErrorCode(405, "The HTTP method is not supported by this endpoint."),
     "not_acceptable": ErrorCode(406, "The Accept header asks for a format the endpoint cannot render."),
@@ -153,6 +155,22 @@ class TenantSuspended(ApplicationError):
 class TenantCancelled(TenantSuspended):
     code = "tenant_cancelled"
     title = "This workspace's subscription is cancelled."
+
+
+class FeatureNotInPlan(ApplicationError):
+    """`extra`: `feature`, and `upgrade_plan`/`upgrade_add_on` hints (`{"code", "name"}` or None)."""
+
+    code = "feature_not_in_plan"
+    status = 403
+    title = "Your plan does not include this feature."
+
+
+class PlanLimitReached(ApplicationError):
+    """`extra`: `limit`, `allowed`, `current_usage`, `requested`, and the same upgrade hints."""
+
+    code = "plan_limit_reached"
+    status = 403
+    title = "Your plan's limit is reached."
 
 
 def problem_body(*, status: int, code: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:

@@ -31,7 +31,10 @@ class SignupForm(forms.Form):
         plans = list(plan_list_public())
         plan_field = self.fields["plan"]
         assert isinstance(plan_field, forms.ChoiceField)
-        plan_field.choices = [(p.code, f"{p.name} — ${p.monthly_price:,.0f}/month") for p in plans]
+        plan_field.choices = [
+            (p.code, f"{p.name} — ${p.monthly_price:,.0f}/month" if p.monthly_price is not None else p.name)
+            for p in plans
+        ]
         if not self.is_bound and plans:
             self.initial.setdefault("plan", plans[0].code)
 

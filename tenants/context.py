@@ -50,10 +50,20 @@ def current_tenant() -> Tenant:
 
     Code that reads or writes tenant data outside a request calls this (directly or through
     `require_tenant`) so a forgotten `tenant_context()` fails loudly instead of touching public.
+    Under `schema_context()` the Tenant row is looked up by schema name (one query).
     """
     if is_public_schema():
         raise NoTenantActive()
-    return cast("Tenant", connection_tenant())
+    from tenants.models import Tenant
+
+    tenant = connection_tenant()
+    if isinstance(tenant, Tenant):
+        return tenant
+    # `schema_context()` puts a placeholder that knows only the schema name on the connection.
+    found = Tenant.objects.select_related("plan").filter(schema_name=current_schema()).first()
+    if found is None:  # e.g. the tenant template schema
+        raise NoTenantActive()
+    return found
 
 
 require_tenant = current_tenant

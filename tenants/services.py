@@ -11,11 +11,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from django_tenants.utils import get_public_schema_name, schema_context
+from django_tenants.utils import schema_context
 
 from accounts.models import Role, User
 from accounts.services import email_normalise, user_create
-from audit.services import Actor, audit_record
+from audit.services import Actor, audit_record, audit_record_platform_and_tenant
+from billing.entitlements import entitlements_forget
 from billing.models import Plan
 from billing.selectors import plan_get
 from config.errors import Conflict, InvalidTransition, ValidationFailed
@@ -142,14 +143,6 @@ def tenant_provision(
     return ProvisionedTenant(tenant=tenant, domain=domain, owner=owner)
 
 
-def _audit_platform_and_tenant(*, tenant: Tenant, action: str, actor: Actor, data: dict[str, object]) -> None:
-    """Staff-side changes are kept in public (outliving the tenant) and shown in the tenant's own trail."""
-    with schema_context(get_public_schema_name()):
-        audit_record(action=action, actor=actor, target=tenant, tenant_slug=tenant.slug, data=data)
-    with schema_context(tenant.schema_name):
-        audit_record(action=action, actor=actor, target=tenant, data=data)
-
-
 def tenant_transition(*, tenant: Tenant, to_status: str, actor: Actor, reason: str = "") -> Tenant:
     """Move `tenant` to `to_status` if the state machine allows it; record it in the audit trail.
 
@@ -167,7 +160,7 @@ def tenant_transition(*, tenant: Tenant, to_status: str, actor: Actor, reason: s
             )
         tenant.status = to_status
         tenant.save(update_fields=["status", "updated_at"])
-        _audit_platform_and_tenant(
+        audit_record_platform_and_tenant(
             tenant=tenant,
             action="tenant.status_changed",
             actor=actor,
@@ -209,8 +202,10 @@ def tenant_update_details(*, tenant: Tenant, changed_fields: list[str], actor: A
     with transaction.atomic():
         tenant.save(update_fields=[*changed_fields, "updated_at"])
         changes = {field: [str(getattr(before, field)), str(getattr(tenant, field))] for field in changed_fields}
-        _audit_platform_and_tenant(tenant=tenant, action="tenant.updated", actor=actor, data={"changes": changes})
+        audit_record_platform_and_tenant(tenant=tenant, action="tenant.updated", actor=actor, data={"changes": changes})
     routing_cache_forget(tenant=tenant)
+    if "plan" in changed_fields:
+        entitlements_forget(tenant_ids=[tenant.pk])
     return tenant
 
 

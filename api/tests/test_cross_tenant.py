@@ -61,6 +61,7 @@ ENDPOINT_CALLS: dict[str, list[tuple[str, str, dict | None]]] = {
     "api:api-key-rotate": [("post", "/api/v1/api-keys/{key_id}/rotate", {"overlap_seconds": 0})],
     "api:api-key-revoke": [("post", "/api/v1/api-keys/{key_id}/revoke", None)],
     "api:audit-log": [("get", "/api/v1/audit-log", None)],
+    "api:plans": [("get", "/api/v1/plans", None)],
 }
 
 ALL_CALLS = [(name, *call) for name, calls in sorted(ENDPOINT_CALLS.items()) for call in calls]
@@ -155,6 +156,17 @@ def _check_audit_log(t: Tenants) -> None:
     assert "alpha" not in json.dumps(events).lower()
 
 
+def _check_plans(t: Tenants) -> None:
+    plans = json.loads(t.b_client.get("/api/v1/plans").content)
+    # B (starter) sees the public catalog with its own plan marked, never A's (professional).
+    assert {plan["code"]: plan["is_current"] for plan in plans} == {
+        "starter": True,
+        "professional": False,
+        "enterprise": False,
+    }
+    assert "alpha" not in json.dumps(plans).lower()
+
+
 CROSS_TENANT_CHECKS: dict[str, Callable[[Tenants], None]] = {
     "api:tenant": _check_tenant,
     "api:me": _check_me,
@@ -163,6 +175,7 @@ CROSS_TENANT_CHECKS: dict[str, Callable[[Tenants], None]] = {
     "api:api-key-rotate": _check_api_key_rotate,
     "api:api-key-revoke": _check_api_key_revoke,
     "api:audit-log": _check_audit_log,
+    "api:plans": _check_plans,
 }
 
 

@@ -28,6 +28,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "Workspace", "description": "The calling workspace and the caller."},
         {"name": "API keys", "description": "Create, list, rotate and revoke API keys (scope `keys:manage`)."},
         {"name": "Audit log", "description": "The workspace's append-only audit trail (scope `audit:read`)."},
+        {"name": "Billing", "description": "Plans and their prices (scope `billing:read`)."},
     ],
     "ENUM_NAME_OVERRIDES": {
         "ErrorCodeEnum": "api.problem_schema.ERROR_CODE_CHOICES",
@@ -35,6 +36,8 @@ SPECTACULAR_SETTINGS = {
         "TenantStatusEnum": "tenants.models.TenantStatus.values",
         "ScopeEnum": "apikeys.apis.SCOPE_CHOICES",
         "CallerTypeEnum": ["api_key", "user"],
+        "CurrencyEnum": "billing.models.Currency.values",
+        "BillingCycleEnum": "billing.models.BillingCycle.values",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -47,7 +50,7 @@ RATE_LIMIT_REDIS_URL = env("RATE_LIMIT_REDIS_URL", default=CACHES["default"]["LO
 # Limits for signed-in portal users calling the API (keys use their plan's limits).
 SESSION_RATE_LIMIT_PER_MINUTE = env.int("SESSION_RATE_LIMIT_PER_MINUTE", default=120)
 SESSION_RATE_LIMIT_BURST = env.int("SESSION_RATE_LIMIT_BURST", default=240)
-# Plans without request limits (missing key) fall back to these.
+# A last resort for keys whose tenant's entitlements have no request limits (see api.base.rate_limit_for).
 DEFAULT_RATE_LIMIT_PER_MINUTE = 60
 DEFAULT_RATE_LIMIT_BURST = 120
 IDEMPOTENCY_KEY_TTL_HOURS = 24

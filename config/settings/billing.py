@@ -11,3 +11,6 @@ DJSTRIPE_SUBSCRIBER_MODEL = "tenants.Tenant"
 # (~60 s each). We ship one freshly generated initial migration instead; see docs/operations.md
 # ("Upgrading dj-stripe") for how to regenerate it.
 MIGRATION_MODULES = {"djstripe": "billing.djstripe_migrations"}
+
+# Seconds a tenant's computed entitlements are cached (dropped explicitly on every change).
+ENTITLEMENTS_CACHE_SECONDS = env.int("ENTITLEMENTS_CACHE_SECONDS", default=300)

@@ -12,9 +12,11 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from accounts.permissions import Permission, role_has
-from accounts.selectors import invitation_get, invitation_list_pending, member_get, member_list
+from accounts.selectors import invitation_get, invitation_list_pending, member_get, member_list, team_seats_in_use
 from accounts.services import IssuedInvitation, invitation_create, invitation_revoke, member_change_role, member_remove
-from config.errors import ApplicationError
+from billing.entitlements import entitlements_for
+from billing.models import Limit
+from config.errors import ApplicationError, PlanLimitReached
 from portal.access import permission_required
 from portal.errors import form_add_service_error, message_service_error
 from portal.forms import InviteForm, RoleForm
@@ -45,6 +47,7 @@ def team(request: TenantHttpRequest) -> HttpResponse:
     if request.method == "POST" and not role_has(request.user.role, Permission.MANAGE_TEAM):
         return render(request, "errors/forbidden.html", status=403)
     form = InviteForm(request.POST or None)
+    limit_reached = False
     if request.method == "POST" and form.is_valid():
         try:
             issued = invitation_create(
@@ -52,6 +55,7 @@ def team(request: TenantHttpRequest) -> HttpResponse:
             )
         except ApplicationError as error:
             form_add_service_error(form, error)
+            limit_reached = isinstance(error, PlanLimitReached)
         else:
             _send_invitation_email(request, issued)
             messages.success(request, f"Invitation sent to {issued.invitation.email}.")
@@ -61,6 +65,9 @@ def team(request: TenantHttpRequest) -> HttpResponse:
         "members": member_list(),
         "invitations": invitation_list_pending(),
         "role_form": RoleForm(),
+        "seats_in_use": team_seats_in_use(),
+        "seats_allowed": entitlements_for(tenant=request.tenant).limits[Limit.TEAM_MEMBERS],
+        "limit_reached": limit_reached,
     }
     return render(request, "portal/team.html", context, status=400 if form.errors else 200)
 
