@@ -92,6 +92,8 @@ def bench_environment(environ: Mapping[str, str], dotenv: Mapping[str, str]) -> 
         "DATABASE_URL": database_url,
         "CACHE_URL": redis_url,
         "CACHE_KEY_PREFIX": "agentry-bench",
+        # The API rate limiter has a Redis URL of its own (a dev .env may point it elsewhere).
+        "RATE_LIMIT_REDIS_URL": redis_url,
         # Nothing consumes tasks during the bench; anything enqueued lands in the bench Redis DB.
         "CELERY_BROKER_URL": redis_url,
         "CELERY_RESULT_BACKEND": redis_url,

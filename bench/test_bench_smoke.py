@@ -40,6 +40,11 @@ def test_bench_environment_prefers_process_environment_over_dotenv():
     assert env["DJANGO_DEBUG"] == "false"
 
 
+def test_bench_environment_points_the_rate_limiter_at_the_bench_redis_db_too():
+    env = bench_environment({}, {"RATE_LIMIT_REDIS_URL": "redis://127.0.0.1:6379/1"})
+    assert env["RATE_LIMIT_REDIS_URL"] == env["CACHE_URL"] == "redis://127.0.0.1:6379/9"
+
+
 def test_bench_environment_falls_back_to_dotenv_then_defaults():
     env = bench_environment({}, {"DATABASE_URL": "postgres://agentry:agentry@127.0.0.1:5432/agentry"})
     assert env["DATABASE_URL"] == "postgres://agentry:agentry@127.0.0.1:5432/agentry_bench"
@@ -87,3 +92,51 @@ def test_table_aligns_columns_under_their_headers():
     header, rule, first, second = text.splitlines()[3:7]
     assert len(rule) == len(header)
     assert first.endswith(" 1 ms") and second.endswith("10 ms") and len(first) == len(second)
+
+
+WRK_OUTPUT = """Running 2s test @ http://127.0.0.1:40000/api/v1/api-keys?limit=20
+  1 threads and 8 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    27.10ms   12.61ms 118.00ms   80.00%
+    Req/Sec   305.00     20.00   330.00     70.00%
+  Latency Distribution
+     50%   26.80ms
+     75%   30.00ms
+     90%  480.00us
+     99%    1.02s
+  611 requests in 2.00s, 5.49MB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 3
+Requests/sec:    305.21
+"""
+
+
+def test_wrk_parse_reads_requests_percentiles_and_failures():
+    from bench.http_load import wrk_parse
+
+    parsed = wrk_parse(WRK_OUTPUT.replace("1.02s", "1.02s "))  # wrk pads some values
+
+    assert parsed["requests"] == 611 and parsed["elapsed_s"] == pytest.approx(2.0)
+    assert parsed["p50"] == pytest.approx(0.0268) and parsed["p99"] == pytest.approx(1.02)
+    assert parsed["non_2xx"] == 3 and parsed["socket_errors"] == 3
+    with pytest.raises(ValueError):
+        wrk_parse("wrk: unable to connect")
+
+
+def test_http_load_spreads_loaded_runs_over_new_connections_only():
+    from bench.http_load import Variant, request_headers
+
+    variant = Variant("ours", "ours", "/api/v1/me", "acme.localhost", {"X-API-Key": "k"}, "config.settings.local")
+
+    assert request_headers(variant, connections=8)["Connection"] == "close"
+    assert request_headers(variant, connections=1) == {"Host": "acme.localhost", "X-API-Key": "k"}
+
+
+def test_bare_api_stack_drops_tenancy_and_auth_and_keeps_the_rest_in_order():
+    from django.conf import settings
+
+    from bench.bare_settings import BARE_MIDDLEWARE, NOT_IN_BARE_STACK
+
+    assert "tenants.middleware.TenantRoutingMiddleware" in NOT_IN_BARE_STACK
+    assert not set(BARE_MIDDLEWARE) & NOT_IN_BARE_STACK
+    assert [name for name in settings.MIDDLEWARE if name not in NOT_IN_BARE_STACK] == BARE_MIDDLEWARE
