@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pytest
 from django.core.cache import caches
 from django.core.management import call_command
+from django.db import connections
 from django.test import Client
 from django_tenants.utils import schema_context
 
@@ -37,11 +38,25 @@ class TenantFixture:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: None, django_db_blocker) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    """The pytest-django test database, plus the template schema tenants are cloned from."""
+def django_db_setup(request, django_test_environment, django_db_blocker, django_db_modify_db_settings):  # type: ignore[no-untyped-def]
+    """The test database (always, plus the template schema tenants are cloned from).
+
+    pytest-django only creates it when some selected test asks for `db`; browser and Celery
+    worker tests use committed data through their own fixtures, so a run of those alone would
+    otherwise talk to the development database. Here the database is always set up, and the
+    session refuses to continue on anything not named like a test database.
+    """
+    from django.test.utils import setup_databases, teardown_databases
+
     with django_db_blocker.unblock():
+        db_cfg = setup_databases(verbosity=request.config.option.verbose, interactive=False, aliases={"default"})
+        name = connections["default"].settings_dict["NAME"]
+        if not name.startswith("test_"):
+            pytest.exit(f"refusing to run tests against non-test database {name!r}", returncode=3)
         call_command("sync_tenant_template", verbosity=0)
     yield
+    with django_db_blocker.unblock():
+        teardown_databases(db_cfg, verbosity=request.config.option.verbose)
 
 
 def _provision(slug: str, plan: str, status: str) -> TenantFixture:

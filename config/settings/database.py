@@ -16,7 +16,7 @@ DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "config.cache.PooledRedisCache",
         "LOCATION": env("CACHE_URL", default="redis://127.0.0.1:6379/1"),
         # Every key is prefixed with the active schema so tenants never share an entry.
         "KEY_FUNCTION": "django_tenants.cache.make_key",
@@ -27,7 +27,7 @@ CACHES = {
 # Sessions live in each schema's own table: a session of one tenant is unknown to another.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 CACHES["routing"] = {
-    "BACKEND": "django.core.cache.backends.redis.RedisCache",
+    "BACKEND": "config.cache.PooledRedisCache",
     "LOCATION": CACHES["default"]["LOCATION"],
     # Routing data is public-schema data, looked up before a schema is chosen.
     "KEY_FUNCTION": "tenants.routing.platform_cache_key",
