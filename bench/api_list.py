@@ -3,7 +3,7 @@
 Ours: GET /api/v1/api-keys?limit=20 on a tenant host with an API key — tenant routing (Redis),
 key check (Redis), entitlements (Redis) and GCRA rate limit (one Redis script), scope check,
 cursor pagination over 20 keys. The bench key's limit is huge, so no request is ever limited
-(every response is checked). A what-if row runs ours with one redis-py client per Django cache.
+(every response is checked).
 Bare: the same query, pagination and ApiKeyOutput serializer in a DRF APIView with no
 authentication, permissions or throttles, behind the app's middleware minus tenancy and
 sessions/auth (bench/bare_settings.py, bench/bare_api.py). Both: same database, backend, Redis,
@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import redis
-from django.core.cache.backends.redis import RedisCacheClient
 from django.db import connection
 from django.test import Client, override_settings
 
@@ -50,8 +49,6 @@ TARGET_THROUGHPUT_RATIO = 0.6  # ours ÷ bare, at least
 TARGET_ADDED_P50_S = 0.0015  # ours − bare, at most
 TARGET_SEARCH_PATH_SETS = 1  # per request, at most
 ACTOR = Actor.system("bench")
-WHAT_IF = "what_if_one_redis_client"
-WHAT_IF_LABEL = "what-if: ours, one Redis client per cache"
 
 
 def seed(tenant_slug: str = SLUG) -> tuple[str, int, str]:
@@ -103,33 +100,6 @@ def variants(host: str, tenant_id: int, secret: str) -> dict[str, Variant]:
 
 
 # --- in process ------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def one_redis_client_per_cache() -> Iterator[None]:
-    """What-if: Django's RedisCache builds a new redis.Redis client (~60 µs) for every operation;
-    here each cache keeps the first one it built (one server, so one pool for reads and writes)."""
-    original = RedisCacheClient.get_client
-
-    def reused(self: RedisCacheClient, key: Any = None, *, write: bool = False) -> Any:
-        client = self.__dict__.get("_bench_client")
-        if client is None:
-            client = self.__dict__["_bench_client"] = original(self, key, write=write)
-        return client
-
-    RedisCacheClient.get_client = reused  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        RedisCacheClient.get_client = original  # type: ignore[method-assign]
-
-
-def what_if_call(call: Callable[[], Any]) -> Callable[[], Any]:
-    def patched_call() -> None:
-        with one_redis_client_per_cache():
-            call()
-
-    return patched_call
 
 
 def client_call(variant: Variant) -> Callable[[], Any]:
@@ -214,9 +184,8 @@ def run(*, n: int = 2000, http_seconds: float = 10.0) -> tuple[dict[str, Any], s
     host, tenant_id, secret = seed()
     all_variants = variants(host, tenant_id, secret)
     calls = {key: client_call(variant) for key, variant in all_variants.items()}
-    calls[WHAT_IF] = what_if_call(calls["ours"])
-    labels = {**{key: variant.label for key, variant in all_variants.items()}, WHAT_IF: WHAT_IF_LABEL}
-    samples = in_process({key: calls[key] for key in ("ours", WHAT_IF, "bare")}, n)
+    labels = {key: variant.label for key, variant in all_variants.items()}
+    samples = in_process({key: calls[key] for key in ("ours", "bare")}, n)
     rows: dict[str, dict[str, Any]] = {}
     for key, key_samples in samples.items():
         rows[key] = {
@@ -288,8 +257,6 @@ def report(result: dict[str, Any], *, n: int) -> str:
             f"SET search_path per request: {rows['ours']['search_path_sets']} (target ≤ {TARGET_SEARCH_PATH_SETS}) "
             f"-> {verdicts['search_path_sets']}; SQL/Redis counted on one request after warm-up",
             "single client, test Client through the whole handler: req/s = 1 ÷ mean time per request",
-            "what-if (not shipped): Django's RedisCache builds a redis.Redis client per operation; reusing one "
-            "per cache is a settings-level change (a RedisCache subclass as the `routing` cache's BACKEND)",
         ],
     )
     http = result.get("http")
