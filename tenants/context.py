@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Callable
+from functools import wraps
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest
+from django_tenants.utils import schema_context
 
 from config.errors import ApplicationError
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -75,3 +81,15 @@ def set_schema_to_public() -> None:
 
 def set_tenant(tenant: Tenant) -> None:
     _tenant_connection().set_tenant(tenant)
+
+
+def on_public_schema(function: Callable[P, R]) -> Callable[P, R]:
+    """Run a platform service on the public schema whatever schema the caller's connection is on
+    (a test client or a previous request may have left it on a tenant), then restore it."""
+
+    @wraps(function)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
+        with schema_context(settings.PUBLIC_SCHEMA_NAME):
+            return function(*args, **kwargs)
+
+    return wrapped

@@ -20,6 +20,7 @@ from billing.entitlements import entitlements_forget
 from billing.models import Plan
 from billing.selectors import plan_get
 from config.errors import Conflict, InvalidTransition, ValidationFailed
+from tenants.context import on_public_schema
 from tenants.models import Domain, Tenant, TenantStatus
 from tenants.routing import routing_cache_forget
 from tenants.slugs import schema_name_for, slug_problems
@@ -75,6 +76,7 @@ def _plan_or_error(plan_code: str) -> Plan:
     return plan
 
 
+@on_public_schema
 def tenant_provision(
     *,
     slug: str,
@@ -143,6 +145,7 @@ def tenant_provision(
     return ProvisionedTenant(tenant=tenant, domain=domain, owner=owner)
 
 
+@on_public_schema
 def tenant_transition(*, tenant: Tenant, to_status: str, actor: Actor, reason: str = "") -> Tenant:
     """Move `tenant` to `to_status` if the state machine allows it; record it in the audit trail.
 
@@ -188,6 +191,7 @@ EDITABLE_FIELDS = frozenset(
 )
 
 
+@on_public_schema
 def tenant_update_details(*, tenant: Tenant, changed_fields: list[str], actor: Actor) -> Tenant:
     """Save edits already applied to `tenant` (e.g. by the admin form) and audit what changed.
 
@@ -221,6 +225,7 @@ def tenant_cancel(*, tenant: Tenant, actor: Actor, reason: str = "") -> Tenant:
     return tenant_transition(tenant=tenant, to_status=TenantStatus.CANCELLED, actor=actor, reason=reason)
 
 
+@on_public_schema
 def tenant_request_deletion(
     *, tenant: Tenant, confirm_slug: str, actor: Actor, grace_days: int | None = None
 ) -> Tenant:
@@ -253,6 +258,7 @@ def tenant_request_deletion(
     return tenant
 
 
+@on_public_schema
 def tenant_restore(*, tenant: Tenant, actor: Actor) -> Tenant:
     """Undo a deletion request during the grace period."""
     if not tenant.is_deleted:
@@ -265,6 +271,7 @@ def tenant_restore(*, tenant: Tenant, actor: Actor) -> Tenant:
     return tenant
 
 
+@on_public_schema
 def tenant_purge(*, tenant: Tenant, actor: Actor) -> None:
     """Drop the schema and remove the tenant for good. Only once the grace period is over."""
     if not tenant.is_deleted or tenant.purge_after is None or tenant.purge_after > timezone.now():
@@ -280,6 +287,7 @@ def tenant_purge(*, tenant: Tenant, actor: Actor) -> None:
     logger.info("tenant purged slug=%s schema=%s", slug, schema)
 
 
+@on_public_schema
 def tenants_purge_due(*, actor: Actor | None = None) -> list[str]:
     """Purge every tenant whose grace period has ended; returns their slugs."""
     due = Tenant.objects.filter(deletion_requested_at__isnull=False, purge_after__lte=timezone.now())

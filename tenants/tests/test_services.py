@@ -572,3 +572,12 @@ def test_tenant_provision_concurrent_duplicate_slug_is_a_validation_error(db, mo
         ProvisionedTenantFactory(slug="racer", owner_email="two@racer.test")
     assert caught.value.errors == {"slug": ["The address “racer” is already taken."]}
     assert Tenant.objects.filter(slug="racer").count() == 1
+
+
+def test_tenant_provision_works_while_connection_is_on_a_tenant_schema(tenant_a):
+    """A previous request (or test client) may leave the connection on a tenant's schema."""
+    with schema_context(tenant_a.schema):
+        provisioned = ProvisionedTenantFactory(slug="from-tenant-ctx")
+        assert connection.schema_name == tenant_a.schema  # restored afterwards
+    assert Tenant.objects.filter(slug="from-tenant-ctx").exists()
+    assert schema_exists(provisioned.tenant.schema_name)
