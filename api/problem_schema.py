@@ -8,7 +8,8 @@ from typing import Any
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 from rest_framework import serializers
 
-from config.errors import ERROR_CODES, ApplicationError, AuthenticationError, problem_body
+from config.errors import ERROR_CODES, ApplicationError, AuthenticationError
+from config.problems import problem_body
 
 # Named "ErrorCodeEnum" in the schema (SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]).
 ERROR_CODE_CHOICES = [(code, info.description) for code, info in ERROR_CODES.items()]
@@ -136,7 +137,7 @@ _EXAMPLE_EXTRAS: dict[str, dict[str, Any]] = {
 
 
 def problem_example(code: str, **extra: Any) -> dict[str, Any]:
-    """A realistic problem body for `code` (the real shape, from config.errors.problem_body)."""
+    """A realistic problem body for `code` (the real shape, from config.problems.problem_body)."""
     info = ERROR_CODES[code]
     fields = {"detail": info.description, **_EXAMPLE_EXTRAS.get(code, {}), **extra}
     body = problem_body(status=info.status, code=code, title=_example_title(code), **fields)

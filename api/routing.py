@@ -9,7 +9,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import set_urlconf
 
 from api.authentication import key_record_for_raw, raw_key_from_headers
-from config.errors import PROBLEM_CONTENT_TYPE, ApplicationError, problem_body
+from config.errors import ApplicationError
+from config.problems import PROBLEM_CONTENT_TYPE, problem_body
 from tenants.context import is_public_schema, set_tenant
 from tenants.routing import tenant_by_id
 

@@ -43,7 +43,8 @@ from api.problem_schema import (
     ProblemSerializer,
     problem_example,
 )
-from config.errors import ERROR_CODES, PROBLEM_CONTENT_TYPE, ApplicationError
+from config.errors import ERROR_CODES, ApplicationError
+from config.problems import PROBLEM_CONTENT_TYPE
 
 F = TypeVar("F", bound=Callable[..., Any])
 

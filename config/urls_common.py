@@ -7,8 +7,8 @@ from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.client_ip import client_ip
-from config.errors import api_route_not_found
 from config.health import healthz, readyz
+from config.problems import api_route_not_found
 
 
 def metrics(request: HttpRequest) -> HttpResponse:

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from config.errors import api_key_required
+from config.problems import api_key_required
 from config.urls_common import api_fallback_urlpatterns, metrics
 from config.urls_common import urlpatterns as common_urlpatterns
 

@@ -11,7 +11,8 @@ from django.shortcuts import render
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import remove_www
 
-from config.errors import PROBLEM_CONTENT_TYPE, TenantCancelled, TenantSuspended, problem_body
+from config.errors import TenantCancelled, TenantSuspended
+from config.problems import PROBLEM_CONTENT_TYPE, problem_body
 from tenants.context import connection_tenant, set_schema_to_public, set_tenant
 from tenants.models import TenantStatus
 from tenants.routing import tenant_for_hostname

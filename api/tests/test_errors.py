@@ -194,7 +194,7 @@ def test_errors_500_internal_error_has_the_request_id_that_is_logged(client_a, m
     body = _problem(response, 500, "internal_error")
     assert body["request_id"] == response["X-Request-ID"] == "support-ticket-4242"
     assert "hunter2" not in response.content.decode() and "Traceback" not in response.content.decode()
-    lines = [caplog.handler.format(record) for record in caplog.records if record.name == "config.errors"]
+    lines = [caplog.handler.format(record) for record in caplog.records if record.name == "config.problems"]
     assert len(lines) == 1
     assert "[support-ticket-4242]" in lines[0] and "t_alpha" in lines[0]
     assert "hunter2" in lines[0]  # the traceback goes to the log, not to the caller
@@ -209,7 +209,7 @@ def test_errors_500_generates_a_request_id_when_none_is_sent(client_a, monkeypat
 
     body = _problem(response, 500, "internal_error")
     assert GENERATED_ID.match(body["request_id"])
-    assert any(body["request_id"] in caplog.handler.format(r) for r in caplog.records if r.name == "config.errors")
+    assert any(body["request_id"] in caplog.handler.format(r) for r in caplog.records if r.name == "config.problems")
 
 
 # --- X-Request-ID ---------------------------------------------------------------------------

@@ -16,7 +16,8 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 
 from api.base import TenantApi
-from config.errors import _DRF_CODES, ERROR_CODES, ApplicationError
+from config.errors import ERROR_CODES, ApplicationError
+from config.problems import _DRF_CODES
 from conftest import client_for
 
 ERRORS_DOC = Path(settings.BASE_DIR) / "docs" / "errors.md"

@@ -26,7 +26,8 @@ from billing.services import (
 )
 from billing.tests.factories import TESTS, add_on_give, override_give
 from billing.tests.test_catalog import GB, ISSUE_TABLE
-from config.errors import FeatureNotInPlan, PlanLimitReached, api_exception_handler
+from config.errors import FeatureNotInPlan, PlanLimitReached
+from config.problems import api_exception_handler
 from tenants.models import Tenant
 from tenants.services import tenant_update_details
 
