@@ -46,30 +46,27 @@ def _changes(before: Any, after: Any, fields: tuple[str, ...]) -> dict[str, list
     }
 
 
+def _catalog_item_save(*, item: Plan | AddOn, actor: Actor, fields: tuple[str, ...], kind: str) -> None:
+    _validated(item)
+    before = type(item).objects.filter(pk=item.pk).first() if item.pk else None
+    with transaction.atomic():
+        item.save()
+        changes = _changes(before, item, fields)
+        if changes:
+            action = f"billing.{kind}_created" if before is None else f"billing.{kind}_updated"
+            audit_record(action=action, actor=actor, target=item, data={"changes": changes})
+
+
 def plan_save(*, plan: Plan, actor: Actor) -> Plan:
     """Create or update a plan (edits already applied to `plan`). Every tenant on it sees the change at once."""
-    _validated(plan)
-    before = Plan.objects.filter(pk=plan.pk).first() if plan.pk else None
-    with transaction.atomic():
-        plan.save()
-        changes = _changes(before, plan, _PLAN_FIELDS)
-        if changes:
-            action = "billing.plan_created" if before is None else "billing.plan_updated"
-            audit_record(action=action, actor=actor, target=plan, data={"changes": changes})
+    _catalog_item_save(item=plan, actor=actor, fields=_PLAN_FIELDS, kind="plan")
     entitlements_forget(tenant_ids=tenant_ids_on_plan(plan=plan))
     return plan
 
 
 def add_on_save(*, add_on: AddOn, actor: Actor) -> AddOn:
     """Create or update an add-on. Every tenant holding it sees the change at once."""
-    _validated(add_on)
-    before = AddOn.objects.filter(pk=add_on.pk).first() if add_on.pk else None
-    with transaction.atomic():
-        add_on.save()
-        changes = _changes(before, add_on, _ADD_ON_FIELDS)
-        if changes:
-            action = "billing.add_on_created" if before is None else "billing.add_on_updated"
-            audit_record(action=action, actor=actor, target=add_on, data={"changes": changes})
+    _catalog_item_save(item=add_on, actor=actor, fields=_ADD_ON_FIELDS, kind="add_on")
     entitlements_forget(tenant_ids=tenant_ids_holding_add_on(add_on=add_on))
     return add_on
 
