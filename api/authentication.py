@@ -111,6 +111,7 @@ class ApiKeyAuthentication(BaseAuthentication):
             secret=decrypt_text(record.signing_secret_encrypted),
             timestamp=django_request.META.get("HTTP_X_AGENTRY_TIMESTAMP"),
             signature=django_request.META.get("HTTP_X_AGENTRY_SIGNATURE"),
+            nonce=django_request.META.get("HTTP_X_AGENTRY_NONCE"),
             method=django_request.method or "GET",
             path=django_request.get_full_path(),
             body=django_request.body,

@@ -215,6 +215,15 @@ SIGNATURE_PARAMETERS = [
             "accepted once. Required when the key has `signing_required`."
         ),
     ),
+    OpenApiParameter(
+        "X-Agentry-Nonce",
+        {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+        OpenApiParameter.HEADER,
+        description=(
+            "Optional. When sent it is signed as its own line right after the timestamp, so two otherwise "
+            "identical signed requests in the same second have different signatures."
+        ),
+    ),
 ]
 
 REQUEST_ID_PARAMETER = OpenApiParameter(

@@ -4,6 +4,9 @@
     X-Agentry-Signature: v1=<hex HMAC-SHA256(signing_secret, message)>
     message = "<timestamp>\\n<METHOD>\\n<path?query>\\n<sha256 hex of body>"
 
+Optionally `X-Agentry-Nonce: <1–64 of A–Z a–z 0–9 _ ->`; it is then signed as a line of its own
+right after the timestamp, so two otherwise identical requests in the same second differ.
+
 Timestamps more than SIGNATURE_TOLERANCE_SECONDS away are refused, and each signature is
 accepted once (replays are refused for twice the tolerance window).
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 
 from django.conf import settings
@@ -20,18 +24,31 @@ from redis.exceptions import RedisError
 
 from config.errors import AuthenticationError
 
-
-def signature_message(*, timestamp: str, method: str, path: str, body: bytes) -> bytes:
-    return "\n".join([timestamp, method.upper(), path, hashlib.sha256(body).hexdigest()]).encode()
+_NONCE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-def signature_compute(*, secret: str, timestamp: str, method: str, path: str, body: bytes) -> str:
-    message = signature_message(timestamp=timestamp, method=method, path=path, body=body)
+def signature_message(*, timestamp: str, method: str, path: str, body: bytes, nonce: str | None = None) -> bytes:
+    lines = [timestamp, *([nonce] if nonce else []), method.upper(), path, hashlib.sha256(body).hexdigest()]
+    return "\n".join(lines).encode()
+
+
+def signature_compute(
+    *, secret: str, timestamp: str, method: str, path: str, body: bytes, nonce: str | None = None
+) -> str:
+    message = signature_message(timestamp=timestamp, method=method, path=path, body=body, nonce=nonce)
     return "v1=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 def signature_verify(
-    *, key_id: str, secret: str, timestamp: str | None, signature: str | None, method: str, path: str, body: bytes
+    *,
+    key_id: str,
+    secret: str,
+    timestamp: str | None,
+    signature: str | None,
+    method: str,
+    path: str,
+    body: bytes,
+    nonce: str | None = None,
 ) -> None:
     """Raise AuthenticationError (code signature_invalid / signature_replayed) unless valid and fresh."""
     if not timestamp or not signature:
@@ -43,9 +60,11 @@ def signature_verify(
         skew = abs(time.time() - int(timestamp))
     except ValueError:
         raise AuthenticationError("X-Agentry-Timestamp must be Unix seconds.", code="signature_invalid") from None
+    if nonce is not None and not _NONCE.match(nonce):
+        raise AuthenticationError("X-Agentry-Nonce must be 1–64 of A–Z a–z 0–9 _ -.", code="signature_invalid")
     if skew > settings.SIGNATURE_TOLERANCE_SECONDS:
         raise AuthenticationError("The request timestamp is too old or in the future.", code="signature_expired")
-    expected = signature_compute(secret=secret, timestamp=timestamp, method=method, path=path, body=body)
+    expected = signature_compute(secret=secret, timestamp=timestamp, method=method, path=path, body=body, nonce=nonce)
     if not hmac.compare_digest(expected, signature.strip()):
         raise AuthenticationError("The request signature does not match.", code="signature_invalid")
     try:

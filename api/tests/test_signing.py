@@ -192,3 +192,38 @@ def test_signing_not_required_for_keys_without_it(tenant_a):
 
     assert plain.signing_secret is None
     assert api_client(tenant_a.host, plain.secret).get("/api/v1/me").status_code == 200
+
+
+def _nonced(key, nonce: str, method: str = "GET", path: str = "/api/v1/me") -> dict[str, str]:  # type: ignore[no-untyped-def]
+    timestamp = str(int(time.time()))
+    message = f"{timestamp}\n{nonce}\n{method}\n{path}\n{hashlib.sha256(b'').hexdigest()}"
+    signature = hmac.new(key.signing_secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+    return {
+        "Authorization": f"Bearer {key.secret}",
+        "X-Agentry-Timestamp": timestamp,
+        "X-Agentry-Nonce": nonce,
+        "X-Agentry-Signature": f"v1={signature}",
+    }
+
+
+def test_signing_nonce_lets_identical_requests_in_one_second_through(tenant_a, signing_key):
+    client = Client(HTTP_HOST=tenant_a.host)
+    first = client.get("/api/v1/me", headers=_nonced(signing_key, "n-1"))
+    second = client.get("/api/v1/me", headers=_nonced(signing_key, "n-2"))
+    replay = client.get("/api/v1/me", headers=_nonced(signing_key, "n-2"))
+    assert (first.status_code, second.status_code, replay.status_code) == (200, 200, 401)
+    assert _code(replay) == "signature_replayed"
+
+
+def test_signing_nonce_is_part_of_the_signature(tenant_a, signing_key):
+    headers = _nonced(signing_key, "original")
+    headers["X-Agentry-Nonce"] = "swapped"
+    response = Client(HTTP_HOST=tenant_a.host).get("/api/v1/me", headers=headers)
+    assert response.status_code == 401 and _code(response) == "signature_invalid"
+
+
+def test_signing_malformed_nonce_is_refused(tenant_a, signing_key):
+    headers = _nonced(signing_key, "ok")
+    headers["X-Agentry-Nonce"] = "has spaces"
+    response = Client(HTTP_HOST=tenant_a.host).get("/api/v1/me", headers=headers)
+    assert response.status_code == 401 and _code(response) == "signature_invalid"
