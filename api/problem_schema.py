@@ -43,6 +43,12 @@ class UpgradeHintSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
+class ReduceItemSerializer(serializers.Serializer):
+    limit = serializers.CharField(help_text="The limit, e.g. `team_members`.")
+    allowed = serializers.IntegerField(help_text="What the target plan allows.")
+    current_usage = serializers.IntegerField(help_text="What is in use now.")
+
+
 class ProblemSerializer(serializers.Serializer):
     """RFC 9457 problem details, sent as `application/problem+json` for every error."""
 
@@ -75,6 +81,10 @@ class ProblemSerializer(serializers.Serializer):
     allowed = serializers.IntegerField(required=False, help_text="`plan_limit_reached`: the workspace's limit.")
     current_usage = serializers.IntegerField(required=False, help_text="`plan_limit_reached`: what is in use.")
     requested = serializers.IntegerField(required=False, help_text="`plan_limit_reached`: what the request adds.")
+    plan = serializers.CharField(required=False, help_text="`downgrade_blocked`: the target plan's code.")
+    reduce = ReduceItemSerializer(
+        many=True, required=False, help_text="`downgrade_blocked`: each limit whose usage must come down first."
+    )
     upgrade_plan = UpgradeHintSerializer(
         required=False,
         allow_null=True,
@@ -120,6 +130,11 @@ _EXAMPLE_EXTRAS: dict[str, dict[str, Any]] = {
         "feature": "webhooks",
         "upgrade_plan": {"code": "professional", "name": "Professional"},
         "upgrade_add_on": None,
+    },
+    "downgrade_blocked": {
+        "detail": "Reduce team members from 7 to 5 before moving to Starter.",
+        "plan": "starter",
+        "reduce": [{"limit": "team_members", "allowed": 5, "current_usage": 7}],
     },
     "plan_limit_reached": {
         "detail": (

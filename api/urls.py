@@ -5,7 +5,14 @@ from django.urls import path
 from api.apis import MeApi
 from apikeys.apis import ApiKeyDetailApi, ApiKeyListCreateApi, ApiKeyRevokeApi, ApiKeyRotateApi
 from audit.apis import AuditLogApi
-from billing.apis import PlanListApi
+from billing.apis import (
+    InvoiceListApi,
+    PlanListApi,
+    ProrationPreviewApi,
+    SubscriptionApi,
+    SubscriptionCancelApi,
+    SubscriptionUpgradeApi,
+)
 from tenants.apis import TenantDetailApi
 
 app_name = "api"
@@ -19,4 +26,9 @@ urlpatterns = [
     path("api-keys/<str:key_id>/revoke", ApiKeyRevokeApi.as_view(), name="api-key-revoke"),
     path("audit-log", AuditLogApi.as_view(), name="audit-log"),
     path("plans", PlanListApi.as_view(), name="plans"),
+    path("subscription", SubscriptionApi.as_view(), name="subscription"),
+    path("subscription/upgrade", SubscriptionUpgradeApi.as_view(), name="subscription-upgrade"),
+    path("subscription/cancel", SubscriptionCancelApi.as_view(), name="subscription-cancel"),
+    path("subscription/proration-preview", ProrationPreviewApi.as_view(), name="subscription-proration-preview"),
+    path("invoices", InvoiceListApi.as_view(), name="invoices"),
 ]

@@ -1,4 +1,5 @@
-"""Staff admin for the catalog (plans, prices, add-ons) and for what tenants hold beyond their plan.
+"""Staff admin for the catalog (plans, prices, add-ons), what tenants hold beyond their plan, and
+their subscriptions, invoices and payments (read-only; invoices can be marked paid or failed).
 
 Every save and delete goes through `billing.services`, so it is validated, audited, and the
 affected tenants' cached entitlements are dropped at once.
@@ -8,13 +9,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.forms import BaseInlineFormSet
 from django.http import HttpRequest
 
 from audit.services import Actor
-from billing.models import AddOn, AddOnPrice, Plan, PlanPrice, TenantAddOn, TenantEntitlementOverride
+from billing.backends import billing_backend
+from billing.models import (
+    AddOn,
+    AddOnPrice,
+    Invoice,
+    InvoiceLine,
+    Payment,
+    Plan,
+    PlanPrice,
+    Subscription,
+    TenantAddOn,
+    TenantEntitlementOverride,
+)
 from billing.services import (
     add_on_save,
     catalog_price_delete,
@@ -24,6 +37,7 @@ from billing.services import (
     tenant_entitlement_override_create,
     tenant_entitlement_override_delete,
 )
+from config.errors import ApplicationError
 
 
 def _amount(amount: int) -> str:
@@ -167,3 +181,103 @@ class TenantEntitlementOverrideAdmin(admin.ModelAdmin):
         actor = Actor.for_staff(request.user)
         for override in queryset.select_related("tenant"):
             tenant_entitlement_override_delete(override=override, actor=actor)
+
+
+# --- Subscriptions, invoices, payments: read-only rows; changes only through the services ---------
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by `billing.subscriptions`, `billing.lifecycle` and `billing.payments`."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(ReadOnlyAdmin):
+    list_display = (
+        "tenant",
+        "plan",
+        "billing_cycle",
+        "currency",
+        "status",
+        "current_period_end",
+        "cancel_at_period_end",
+    )
+    list_filter = ("status", "plan", "billing_cycle", "currency", "cancel_at_period_end")
+    search_fields = ("tenant__slug", "tenant__name")
+    list_select_related = ("tenant", "plan")
+
+
+class InvoiceLineInline(admin.TabularInline):
+    model = InvoiceLine
+    extra = 0
+    fields = ("description", "quantity", "unit_amount", "amount", "is_proration")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class PaymentInline(admin.TabularInline):
+    model = Payment
+    extra = 0
+    fields = ("amount", "status", "created_at")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdmin):
+    list_display = ("number", "tenant", "status", "total_display", "currency", "issued_at", "due_at", "paid_at")
+    list_filter = ("status", "currency")
+    search_fields = ("number", "tenant__slug", "tenant__name")
+    list_select_related = ("tenant",)
+    inlines = [InvoiceLineInline, PaymentInline]
+    actions = ["mark_paid", "mark_failed"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None  # the change list (and its actions) yes; editing a row no
+
+    @admin.display(description="total", ordering="total")
+    def total_display(self, invoice: Invoice) -> str:
+        return _amount(invoice.total)
+
+    def _record(self, request: HttpRequest, queryset: QuerySet[Invoice], *, succeeded: bool) -> None:
+        actor, done = Actor.for_staff(request.user), []
+        for invoice in queryset.order_by("id"):
+            try:
+                billing_backend().record_payment(invoice=invoice, succeeded=succeeded, actor=actor)
+            except ApplicationError as error:
+                self.message_user(request, f"{invoice.number}: {error.detail}", messages.ERROR)
+            else:
+                done.append(invoice.number)
+        if done:
+            outcome = "paid" if succeeded else "failed"
+            self.message_user(request, f"Recorded a {outcome} payment for {', '.join(done)}.", messages.SUCCESS)
+
+    @admin.action(description="Mark selected invoices paid (tenant becomes active at once)")
+    def mark_paid(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
+        self._record(request, queryset, succeeded=True)
+
+    @admin.action(description="Record a failed payment (subscription becomes past due)")
+    def mark_failed(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
+        self._record(request, queryset, succeeded=False)
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = ("invoice", "amount", "status", "created_at")
+    list_filter = ("status",)
+    search_fields = ("invoice__number", "invoice__tenant__slug")
+    list_select_related = ("invoice",)

@@ -249,3 +249,139 @@ class TenantEntitlementOverride(models.Model):
     def clean(self) -> None:
         if not self.limits and not self.features:
             raise ValidationError("An override must set at least one limit or feature.")
+
+
+# --- Subscriptions and invoices (the local billing backend's own records) -----------------------
+
+
+class SubscriptionStatus(models.TextChoices):
+    """Mirrors the billing-relevant tenant statuses (`Tenant.status` moves through `tenant_transition`)."""
+
+    TRIALING = "trialing", "Trialing"
+    ACTIVE = "active", "Active"
+    PAST_DUE = "past_due", "Past due"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Subscription(models.Model):
+    """One tenant's subscription: what it pays for, in which cycle and currency, until when.
+
+    Read only through `billing.selectors.subscription_of_tenant`; written only by `billing.subscriptions`.
+    """
+
+    tenant = models.OneToOneField("tenants.Tenant", on_delete=models.CASCADE, related_name="subscription")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
+    billing_cycle = models.CharField(max_length=16, choices=BillingCycle.choices, default=BillingCycle.MONTHLY)
+    currency = models.CharField(max_length=3, choices=Currency.choices, default=Currency.USD)
+    status = models.CharField(max_length=16, choices=SubscriptionStatus.choices, default=SubscriptionStatus.TRIALING)
+    current_period_start = models.DateTimeField()
+    current_period_end = models.DateTimeField()
+    trial_ends_at = models.DateTimeField(null=True, blank=True)
+    cancel_at_period_end = models.BooleanField(default=False)
+    scheduled_plan = models.ForeignKey(
+        Plan, on_delete=models.PROTECT, null=True, blank=True, related_name="scheduled_subscriptions"
+    )
+    scheduled_cycle = models.CharField(max_length=16, choices=BillingCycle.choices, blank=True)
+    past_due_since = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("tenant",)
+
+    def __str__(self) -> str:
+        return f"{self.tenant} on {self.plan} ({self.billing_cycle}, {self.status})"
+
+
+class InvoiceStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    OPEN = "open", "Open"
+    PAID = "paid", "Paid"
+    VOID = "void", "Void"
+    UNCOLLECTIBLE = "uncollectible", "Uncollectible"
+
+
+class InvoiceNumberSequence(models.Model):
+    """The last invoice number issued in a year: numbers are sequential per platform, without gaps."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last_number}"
+
+
+class Invoice(models.Model):
+    """Amounts in minor units of `currency`; `total = subtotal + tax`."""
+
+    number = models.CharField(max_length=32, unique=True)
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="invoices")
+    status = models.CharField(max_length=16, choices=InvoiceStatus.choices, default=InvoiceStatus.OPEN)
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    subtotal = models.IntegerField(default=0)
+    tax = models.IntegerField(default=0)
+    total = models.IntegerField(default=0)
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    issued_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-issued_at", "-id")
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    description = models.CharField(max_length=255)
+    quantity = models.PositiveIntegerField(default=1)
+    unit_amount = models.IntegerField(help_text="Minor units; negative for a credit.")
+    amount = models.IntegerField(help_text="quantity × unit amount, in minor units.")
+    is_proration = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ("invoice", "id")
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class PaymentStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class Payment(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="payments")
+    amount = models.IntegerField()
+    status = models.CharField(max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.invoice} {self.amount} {self.status}"
+
+
+class TrialReminder(models.Model):
+    """A trial-end reminder that was sent: one per subscription, trial end and days before it."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="trial_reminders")
+    trial_ends_at = models.DateTimeField()
+    days_before = models.PositiveSmallIntegerField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "trial_ends_at", "days_before"], name="one_trial_reminder_per_day_and_end"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription.tenant}: {self.days_before} days before {self.trial_ends_at:%Y-%m-%d}"

@@ -11,7 +11,9 @@ from billing.models import (
     AddOn,
     BillingCycle,
     Currency,
+    Invoice,
     Plan,
+    Subscription,
     TenantAddOn,
     TenantEntitlementOverride,
 )
@@ -73,3 +75,13 @@ def plan_cheapest_public(*, qualifies: Callable[[Plan], bool], excluding_code: s
 def add_on_public_first(*, qualifies: Callable[[AddOn], bool]) -> AddOn | None:
     """The first public add-on (in display order) for which `qualifies(add_on)` holds."""
     return next((add_on for add_on in add_on_list_public() if qualifies(add_on)), None)
+
+
+def subscription_of_tenant(*, tenant: Tenant) -> Subscription | None:
+    """The tenant's subscription (public schema), or None if it has none yet."""
+    return Subscription.objects.filter(tenant_id=tenant.pk).select_related("plan", "scheduled_plan").first()
+
+
+def invoice_list_of_tenant(*, tenant: Tenant) -> QuerySet[Invoice]:
+    """The tenant's invoices, newest first, with their lines prefetched."""
+    return Invoice.objects.filter(tenant_id=tenant.pk).prefetch_related("lines")

@@ -42,6 +42,7 @@ ERROR_CODES: dict[str, ErrorCode] = {
     "not_acceptable": ErrorCode(406, "The Accept header asks for a format the endpoint cannot render."),
     "conflict": ErrorCode(409, "The request conflicts with the current state of the resource."),
     "invalid_transition": ErrorCode(409, "A status change that the state machine does not allow."),
+    "downgrade_blocked": ErrorCode(409, "Current usage exceeds the target plan's limits: reduce it first."),
     "unsupported_media_type": ErrorCode(415, "The request body is not application/json."),
     "idempotency_key_reused": ErrorCode(422, "The Idempotency-Key was already used with a different request."),
     "rate_limited": ErrorCode(429, "Too many requests: wait for Retry-After seconds."),
@@ -156,3 +157,10 @@ class PlanLimitReached(ApplicationError):
     code = "plan_limit_reached"
     status = 403
     title = "Your plan's limit is reached."
+
+
+class DowngradeBlocked(Conflict):
+    """`extra`: `plan` (the target's code) and `reduce`: `[{"limit", "allowed", "current_usage"}]`."""
+
+    code = "downgrade_blocked"
+    title = "Current usage exceeds the target plan's limits."

@@ -17,7 +17,7 @@ from accounts.models import Role, User
 from accounts.services import email_normalise, user_create
 from audit.services import Actor, audit_record, audit_record_platform_and_tenant
 from billing.entitlements import entitlements_forget
-from billing.models import Plan
+from billing.models import BillingCycle, Plan
 from billing.selectors import plan_get
 from config.errors import Conflict, InvalidTransition, ValidationFailed
 from tenants.context import on_public_schema
@@ -97,6 +97,8 @@ def tenant_provision(
     (PostgreSQL DDL is transactional), so a failure leaves no half-made tenant behind.
     `owner_email_verified=False` (self-service signup) leaves the owner's address to be confirmed
     by the emailed link; operators provisioning for a known customer keep the default.
+    A trialing tenant gets a trial subscription, an active one a paid monthly subscription with
+    its first invoice open (`billing.backends`).
     Raises `ValidationFailed` for a bad slug, name, plan or owner email/password.
     """
     slug, name = slug.strip().lower(), name.strip()
@@ -140,9 +142,20 @@ def tenant_provision(
             tenant_slug=slug,
             data={"plan": plan.code, "status": status},
         )
+        _subscription_start(tenant=tenant, status=status, actor=actor)
     routing_cache_forget(hostnames=[domain.domain])
     logger.info("tenant provisioned slug=%s plan=%s", slug, plan.code)
     return ProvisionedTenant(tenant=tenant, domain=domain, owner=owner)
+
+
+def _subscription_start(*, tenant: Tenant, status: str, actor: Actor) -> None:
+    """A trialing tenant gets a trial; an active one a monthly subscription with its first invoice open."""
+    from billing.backends import billing_backend  # billing.backends.local calls back into this module
+
+    if status == TenantStatus.TRIALING:
+        billing_backend().start_trial(tenant=tenant, actor=actor)
+    elif status == TenantStatus.ACTIVE:
+        billing_backend().start_paid(tenant=tenant, billing_cycle=BillingCycle.MONTHLY, actor=actor)
 
 
 @on_public_schema

@@ -24,6 +24,7 @@ from apikeys.secrets import api_key_hash
 from apikeys.services import IssuedApiKey
 from apikeys.tests.factories import IssuedApiKeyFactory, api_client
 from audit.models import AuditEvent
+from billing.models import Invoice, Subscription
 
 API_V1 = "api/v1/"
 # Endpoints any authenticated caller may use: they only describe the caller and its workspace.
@@ -62,6 +63,15 @@ ENDPOINT_CALLS: dict[str, list[tuple[str, str, dict | None]]] = {
     "api:api-key-revoke": [("post", "/api/v1/api-keys/{key_id}/revoke", None)],
     "api:audit-log": [("get", "/api/v1/audit-log", None)],
     "api:plans": [("get", "/api/v1/plans", None)],
+    "api:subscription": [("get", "/api/v1/subscription", None)],
+    "api:subscription-upgrade": [
+        ("post", "/api/v1/subscription/upgrade", {"plan": "enterprise", "billing_cycle": "monthly"})
+    ],
+    "api:subscription-cancel": [("post", "/api/v1/subscription/cancel", {})],
+    "api:subscription-proration-preview": [
+        ("get", "/api/v1/subscription/proration-preview?plan=enterprise&billing_cycle=monthly", None)
+    ],
+    "api:invoices": [("get", "/api/v1/invoices", None)],
 }
 
 ALL_CALLS = [(name, *call) for name, calls in sorted(ENDPOINT_CALLS.items()) for call in calls]
@@ -167,6 +177,48 @@ def _check_plans(t: Tenants) -> None:
     assert "alpha" not in json.dumps(plans).lower()
 
 
+def _check_subscription(t: Tenants) -> None:
+    body = json.loads(t.b_client.get("/api/v1/subscription").content)
+    assert (body["plan"]["code"], body["status"]) == ("starter", "trialing")  # B's, not A's (professional, active)
+
+
+def _check_subscription_upgrade(t: Tenants) -> None:
+    a_before = _a_subscription(t)
+    response = t.b_client.post(
+        "/api/v1/subscription/upgrade",
+        data={"plan": "enterprise", "billing_cycle": "monthly"},
+        content_type="application/json",
+    )
+    assert json.loads(response.content)["plan"]["code"] == "enterprise"
+    assert _a_subscription(t) == a_before
+
+
+def _check_subscription_cancel(t: Tenants) -> None:
+    a_before = _a_subscription(t)
+    response = t.b_client.post("/api/v1/subscription/cancel", data={}, content_type="application/json")
+    assert json.loads(response.content)["cancel_at_period_end"] is True
+    assert _a_subscription(t) == a_before
+
+
+def _check_subscription_proration_preview(t: Tenants) -> None:
+    body = json.loads(
+        t.b_client.get("/api/v1/subscription/proration-preview?plan=enterprise&billing_cycle=monthly").content
+    )
+    assert (body["change"], body["amount_due_now"]) == ("upgrade", 0)  # B is trialing; A would pay
+
+
+def _check_invoices(t: Tenants) -> None:
+    assert Invoice.objects.filter(tenant=t.a_key.key.tenant).exists()  # A does have one
+    invoices = json.loads(t.b_client.get("/api/v1/invoices").content)["results"]
+    b_numbers = set(Invoice.objects.filter(tenant=t.b_key.key.tenant).values_list("number", flat=True))
+    assert {invoice["number"] for invoice in invoices} == b_numbers
+
+
+def _a_subscription(t: Tenants) -> tuple[object, ...]:
+    row = Subscription.objects.get(tenant=t.a_key.key.tenant)
+    return (row.plan_id, row.status, row.cancel_at_period_end, row.scheduled_plan_id)
+
+
 CROSS_TENANT_CHECKS: dict[str, Callable[[Tenants], None]] = {
     "api:tenant": _check_tenant,
     "api:me": _check_me,
@@ -176,6 +228,11 @@ CROSS_TENANT_CHECKS: dict[str, Callable[[Tenants], None]] = {
     "api:api-key-revoke": _check_api_key_revoke,
     "api:audit-log": _check_audit_log,
     "api:plans": _check_plans,
+    "api:subscription": _check_subscription,
+    "api:subscription-upgrade": _check_subscription_upgrade,
+    "api:subscription-cancel": _check_subscription_cancel,
+    "api:subscription-proration-preview": _check_subscription_proration_preview,
+    "api:invoices": _check_invoices,
 }
 
 

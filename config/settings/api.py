@@ -28,7 +28,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "Workspace", "description": "The calling workspace and the caller."},
         {"name": "API keys", "description": "Create, list, rotate and revoke API keys (scope `keys:manage`)."},
         {"name": "Audit log", "description": "The workspace's append-only audit trail (scope `audit:read`)."},
-        {"name": "Billing", "description": "Plans and their prices (scope `billing:read`)."},
+        {"name": "Billing", "description": "Plans, subscription and invoices (`billing:read`, `billing:write`)."},
     ],
     "ENUM_NAME_OVERRIDES": {
         "ErrorCodeEnum": "api.problem_schema.ERROR_CODE_CHOICES",

@@ -14,3 +14,9 @@ MIGRATION_MODULES = {"djstripe": "billing.djstripe_migrations"}
 
 # Seconds a tenant's computed entitlements are cached (dropped explicitly on every change).
 ENTITLEMENTS_CACHE_SECONDS = env.int("ENTITLEMENTS_CACHE_SECONDS", default=300)
+
+# Which `billing.backends` implementation runs subscriptions: "local" (offline; staff mark
+# invoices paid or failed in admin). "stripe" is not built yet.
+BILLING_BACKEND = env.str("BILLING_BACKEND", default="local")
+# Days a subscription may stay past due (unpaid) before its tenant is suspended.
+AUTO_SUSPEND_DAYS = env.int("AUTO_SUSPEND_DAYS", default=7)

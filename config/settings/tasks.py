@@ -16,4 +16,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tenants.tasks.tenants_purge_due_deletions_task",
         "schedule": 3600.0,
     },
+    "billing-lifecycle": {
+        "task": "billing.tasks.billing_lifecycle_due_task",
+        "schedule": 3600.0,
+    },
 }

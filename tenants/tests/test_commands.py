@@ -250,6 +250,22 @@ def test_seed_demo_creates_staff_and_demo_tenants(db):
         assert dict(User.objects.values_list("email", "role")) == {"owner@globex.test": Role.OWNER}
 
 
+def test_seed_demo_gives_acme_a_paid_subscription_and_globex_a_trial(db):
+    call_command("seed_demo", stdout=StringIO())
+
+    acme, globex = Tenant.objects.get(slug="acme"), Tenant.objects.get(slug="globex")
+    acme_subscription, globex_subscription = acme.subscription, globex.subscription
+    assert (acme_subscription.status, acme_subscription.plan.code, acme_subscription.billing_cycle) == (
+        "active",
+        "professional",
+        "monthly",
+    )
+    assert list(acme.invoices.values_list("status", "total")) == [("paid", 14900)]
+    assert (globex_subscription.status, globex_subscription.plan.code) == ("trialing", "starter")
+    assert globex_subscription.trial_ends_at == globex.trial_ends_at
+    assert acme.status == TenantStatus.ACTIVE
+
+
 def test_seed_demo_is_idempotent(db):
     call_command("seed_demo", stdout=StringIO())
     snapshot = (Tenant.objects.count(), Domain.objects.count(), User.objects.count())

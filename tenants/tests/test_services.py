@@ -139,7 +139,11 @@ def test_tenant_provision_records_creation_in_public_and_tenant_audit_trails(db)
     assert public_event.actor_label == "tests"
     assert public_event.target_id == str(provisioned.tenant.pk)
     with schema_context(provisioned.tenant.schema_name):
-        assert list(AuditEvent.objects.values_list("action", "data")) == [("tenant.created", {"plan": "starter"})]
+        assert list(AuditEvent.objects.order_by("id").values_list("action", flat=True)) == [
+            "tenant.created",
+            "billing.trial_started",  # every trialing tenant gets its trial subscription
+        ]
+        assert AuditEvent.objects.get(action="tenant.created").data == {"plan": "starter"}
 
 
 def test_tenant_provision_host_answers_at_once_even_after_a_cached_miss(db):

@@ -1,4 +1,7 @@
-"""Demo data for `make run`: a staff superuser and two demo tenants. Safe to re-run."""
+"""Demo data for `make run`: a staff superuser and two demo tenants. Safe to re-run.
+
+acme is active on Professional monthly with its first invoice paid; globex is trialing on Starter.
+"""
 
 from typing import Any
 
@@ -8,6 +11,9 @@ from django_tenants.utils import schema_context
 from accounts.models import Role, User
 from accounts.services import user_create
 from audit.services import Actor
+from billing.backends import billing_backend
+from billing.models import InvoiceStatus
+from billing.selectors import invoice_list_of_tenant
 from tenants.models import TenantStatus
 from tenants.selectors import tenant_get
 from tenants.services import tenant_provision
@@ -57,4 +63,6 @@ class Command(BaseCommand):
         with schema_context(provisioned.tenant.schema_name):
             for email, role in team:
                 user_create(email=email, password=DEMO_PASSWORD, role=role, email_verified=True)
+        for invoice in invoice_list_of_tenant(tenant=provisioned.tenant).filter(status=InvoiceStatus.OPEN):
+            billing_backend().record_payment(invoice=invoice, succeeded=True, actor=Actor.system("seed_demo"))
         self.stdout.write(f"tenant {spec['slug']} created ({spec['plan_code']}, {spec['status']})")

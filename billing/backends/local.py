@@ -1,0 +1,66 @@
+"""The offline billing backend: the product's own subscription services, invoices and payments."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from audit.services import Actor
+from billing.models import Invoice, Payment, Plan, Subscription
+from billing.payments import invoice_record_payment
+from billing.selectors import subscription_of_tenant
+from billing.subscriptions import (
+    subscription_cancel,
+    subscription_cancel_undo,
+    subscription_change_cycle,
+    subscription_downgrade,
+    subscription_price_per_month,
+    subscription_reactivate,
+    subscription_start_paid,
+    subscription_start_trial,
+    subscription_upgrade,
+)
+from config.errors import Conflict, ValidationFailed
+from tenants.models import Tenant
+
+
+class LocalBillingBackend:
+    def start_trial(self, *, tenant: Tenant, actor: Actor) -> Subscription:
+        return subscription_start_trial(tenant=tenant, actor=actor)
+
+    def start_paid(self, *, tenant: Tenant, billing_cycle: str, actor: Actor) -> Subscription:
+        subscription, _ = subscription_start_paid(tenant=tenant, billing_cycle=billing_cycle, actor=actor)
+        return subscription
+
+    def change_plan(self, *, tenant: Tenant, plan: Plan, billing_cycle: str, actor: Actor) -> Subscription:
+        """Dearer per month than now: upgrade at once. Cheaper: downgrade at period end. Same plan: the
+        cycle changes at period end. A plan and cycle change together: the plan change, then the cycle."""
+        current = subscription_of_tenant(tenant=tenant)
+        if current is None:
+            raise Conflict("This workspace has no subscription.")
+        if plan.pk == current.plan_id and billing_cycle == current.billing_cycle:
+            problem = f"The workspace is already on {plan.name}, billed {billing_cycle}."
+            raise ValidationFailed(problem, errors={"plan": [problem]})
+        with transaction.atomic():
+            subscription = current
+            if plan.pk != current.plan_id:
+                target = subscription_price_per_month(subscription=current, plan=plan)
+                if target > subscription_price_per_month(subscription=current, plan=current.plan):
+                    subscription, _ = subscription_upgrade(tenant=tenant, plan=plan, actor=actor)
+                else:
+                    subscription = subscription_downgrade(tenant=tenant, plan=plan, actor=actor)
+            if billing_cycle != current.billing_cycle:
+                subscription = subscription_change_cycle(tenant=tenant, billing_cycle=billing_cycle, actor=actor)
+        return subscription
+
+    def cancel(self, *, tenant: Tenant, actor: Actor) -> Subscription:
+        return subscription_cancel(tenant=tenant, actor=actor)
+
+    def undo_cancel(self, *, tenant: Tenant, actor: Actor) -> Subscription:
+        return subscription_cancel_undo(tenant=tenant, actor=actor)
+
+    def reactivate(self, *, tenant: Tenant, actor: Actor) -> Subscription:
+        subscription, _ = subscription_reactivate(tenant=tenant, actor=actor)
+        return subscription
+
+    def record_payment(self, *, invoice: Invoice, succeeded: bool, actor: Actor) -> Payment:
+        return invoice_record_payment(invoice=invoice, succeeded=succeeded, actor=actor)

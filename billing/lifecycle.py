@@ -1,0 +1,184 @@
+"""The time-driven part of the subscription lifecycle, one tenant at a time.
+
+`subscription_advance` does, for one tenant, every step that is due at `now`; each step checks
+its own condition and records what it did, so running it twice (or late) has the effect of
+running it once. The beat task (billing/tasks.py) fans it out over `subscription_tenant_ids_due`.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from audit.services import Actor, audit_record_platform_and_tenant
+from billing.models import Invoice, InvoiceStatus, Subscription, SubscriptionStatus, TrialReminder
+from billing.payments import subscription_mark_past_due, tenant_status_sync
+from billing.subscriptions import invoice_for_period, period_end_for, subscription_tenant_plan_follow
+from tenants.context import on_public_schema
+from tenants.models import TenantStatus
+
+logger = logging.getLogger(__name__)
+
+TRIAL_REMINDER_DAYS = (3, 1)
+LIFECYCLE = Actor.system("billing-lifecycle")
+# A tenant whose beat runs were missed for longer than this many periods catches up over several runs.
+_MAX_ROLL_OVERS_PER_RUN = 12
+
+
+def subscription_tenant_ids_due(*, now: datetime) -> list[int]:
+    """Tenants with a lifecycle step due at `now` (a superset is harmless: every step re-checks)."""
+    reminder_horizon = now + timedelta(days=max(TRIAL_REMINDER_DAYS))
+    due = Subscription.objects.filter(
+        Q(status=SubscriptionStatus.TRIALING, trial_ends_at__lte=reminder_horizon)
+        | Q(status=SubscriptionStatus.ACTIVE, current_period_end__lte=now)
+        | Q(
+            status=SubscriptionStatus.ACTIVE,
+            tenant__invoices__status=InvoiceStatus.OPEN,
+            tenant__invoices__due_at__lte=now,
+        )
+        | Q(status=SubscriptionStatus.PAST_DUE, past_due_since__lte=now - timedelta(days=settings.AUTO_SUSPEND_DAYS))
+    )
+    return sorted(set(due.values_list("tenant_id", flat=True)))
+
+
+def _trial_reminders_send(subscription: Subscription, *, now: datetime) -> None:
+    trial_ends_at = subscription.trial_ends_at
+    if subscription.status != SubscriptionStatus.TRIALING or trial_ends_at is None or trial_ends_at <= now:
+        return
+    days_left = (trial_ends_at - now) / timedelta(days=1)
+    # Only the nearest reminder that is due: a tenant first seen 1 day out gets the 1-day one only.
+    due = [days for days in sorted(TRIAL_REMINDER_DAYS) if days_left <= days][:1]
+    for days in due:
+        try:
+            with transaction.atomic():
+                TrialReminder.objects.create(subscription=subscription, trial_ends_at=trial_ends_at, days_before=days)
+        except IntegrityError:
+            continue  # already sent for this trial end
+        tenant = subscription.tenant
+        send_mail(
+            subject=f"Your Agentry trial ends in {days} day{'s' if days != 1 else ''}",
+            message=(
+                f"The trial of {tenant.name} ends on {trial_ends_at:%Y-%m-%d %H:%M} UTC. Choose a plan and pay "
+                "the first invoice to keep your workspace running."
+            ),
+            from_email=None,
+            recipient_list=[tenant.billing_email],
+        )
+        audit_record_platform_and_tenant(
+            tenant=tenant,
+            action="billing.trial_reminder_sent",
+            actor=LIFECYCLE,
+            target=subscription,
+            data={"days": days},
+        )
+
+
+def _cancel_now(subscription: Subscription) -> None:
+    subscription.status = SubscriptionStatus.CANCELLED
+    subscription.save(update_fields=["status", "updated_at"])
+    tenant_status_sync(
+        tenant=subscription.tenant, to_status=TenantStatus.CANCELLED, actor=LIFECYCLE, reason="cancelled at period end"
+    )
+
+
+def _trial_end(subscription: Subscription, *, now: datetime) -> None:
+    """Trial over without payment: past due from the trial's end, with the first period's open invoice."""
+    ends = subscription.trial_ends_at
+    if subscription.status != SubscriptionStatus.TRIALING or ends is None or ends > now:
+        return
+    if subscription.cancel_at_period_end:
+        _cancel_now(subscription)
+        return
+    subscription.current_period_start = ends
+    subscription.current_period_end = period_end_for(start=ends, billing_cycle=subscription.billing_cycle)
+    subscription.save(update_fields=["current_period_start", "current_period_end", "updated_at"])
+    invoice_for_period(subscription=subscription, start=ends)
+    subscription_mark_past_due(subscription=subscription, actor=LIFECYCLE, reason="trial ended unpaid", since=ends)
+
+
+def _roll_over(subscription: Subscription, *, now: datetime) -> None:
+    """Active and the period is over: cancel, or apply a scheduled change and invoice the next period."""
+    for _ in range(_MAX_ROLL_OVERS_PER_RUN):
+        if subscription.status != SubscriptionStatus.ACTIVE or subscription.current_period_end > now:
+            return
+        if subscription.cancel_at_period_end:
+            _cancel_now(subscription)
+            return
+        start = subscription.current_period_end
+        if subscription.scheduled_plan_id and subscription.scheduled_plan is not None:
+            subscription.plan = subscription.scheduled_plan
+            subscription_tenant_plan_follow(tenant=subscription.tenant, plan=subscription.plan, actor=LIFECYCLE)
+        subscription.billing_cycle = subscription.scheduled_cycle or subscription.billing_cycle
+        subscription.scheduled_plan, subscription.scheduled_cycle = None, ""
+        subscription.current_period_start = start
+        subscription.current_period_end = period_end_for(start=start, billing_cycle=subscription.billing_cycle)
+        subscription.save()
+        invoice = invoice_for_period(subscription=subscription, start=start)
+        audit_record_platform_and_tenant(
+            tenant=subscription.tenant,
+            action="billing.period_renewed",
+            actor=LIFECYCLE,
+            target=subscription,
+            data={
+                "plan": subscription.plan.code,
+                "billing_cycle": subscription.billing_cycle,
+                "invoice": invoice.number,
+            },
+        )
+
+
+def _overdue_invoice(subscription: Subscription, *, now: datetime) -> None:
+    if subscription.status != SubscriptionStatus.ACTIVE:
+        return
+    overdue = Invoice.objects.filter(tenant_id=subscription.tenant_id, status=InvoiceStatus.OPEN, due_at__lte=now)
+    first_due = overdue.order_by("due_at").values_list("due_at", flat=True).first()
+    if first_due is not None:
+        subscription_mark_past_due(
+            subscription=subscription, actor=LIFECYCLE, reason="invoice overdue", since=first_due
+        )
+
+
+def _suspend_if_overdue(subscription: Subscription, *, now: datetime) -> None:
+    since = subscription.past_due_since
+    if subscription.status != SubscriptionStatus.PAST_DUE or since is None:
+        return
+    subscription.tenant.refresh_from_db(fields=["status"])
+    # Only from past_due: a tenant staff reactivated by hand is not suspended again behind their back.
+    if (
+        since + timedelta(days=settings.AUTO_SUSPEND_DAYS) <= now
+        and subscription.tenant.status == TenantStatus.PAST_DUE
+    ):
+        tenant_status_sync(
+            tenant=subscription.tenant,
+            to_status=TenantStatus.SUSPENDED,
+            actor=LIFECYCLE,
+            reason=f"past due for {settings.AUTO_SUSPEND_DAYS} days",
+        )
+
+
+@on_public_schema
+def subscription_advance(*, tenant_id: int, now: datetime | None = None) -> None:
+    """Every time-driven step due for one tenant: trial reminders, trial end (→ past_due with an open
+    invoice), period roll-over (renewal invoice, scheduled downgrade or cycle, or cancellation),
+    overdue invoice (→ past_due), and suspension after AUTO_SUSPEND_DAYS past due. Idempotent."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        subscription = (
+            Subscription.objects.select_for_update(of=("self",))
+            .select_related("tenant", "plan", "scheduled_plan")
+            .filter(tenant_id=tenant_id)
+            .first()
+        )
+        if subscription is None or subscription.tenant.is_deleted:
+            return
+        _trial_reminders_send(subscription, now=now)
+        _trial_end(subscription, now=now)
+        _roll_over(subscription, now=now)
+        _overdue_invoice(subscription, now=now)
+        _suspend_if_overdue(subscription, now=now)
