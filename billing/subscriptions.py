@@ -2,7 +2,7 @@
 
 Each service runs in one transaction on the public schema, locks the subscription row, and is
 audited in public (with `tenant_slug`) and in the tenant's own trail. Plan changes go through
-`tenants.services.tenant_update_details` (which drops cached entitlements).
+`tenants.services.tenant_billing_fields_update` (which drops cached entitlements).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from billing.models import (
     PlanPrice,
     Subscription,
     SubscriptionStatus,
+    TrialReminder,
 )
 from billing.proration import Proration, months_after, proration_compute
 from billing.selectors import tenant_add_on_list, tenant_entitlement_override_list
@@ -56,12 +57,12 @@ def _audit(subscription: Subscription, *, action: str, actor: Actor, data: dict[
 
 def subscription_tenant_plan_follow(*, tenant: Tenant, plan: Plan, actor: Actor) -> None:
     """Put the tenant on the subscription's plan (read afresh: the caller's instance is left alone)."""
-    from tenants.services import tenant_update_details  # tenants.services imports billing
+    from tenants.services import tenant_billing_fields_update  # tenants.services imports billing
 
     current = Tenant.objects.get(pk=tenant.pk)
     if current.plan_id != plan.pk:
         current.plan = plan
-        tenant_update_details(tenant=current, changed_fields=["plan"], actor=actor)
+        tenant_billing_fields_update(tenant=current, changed_fields=["plan"], actor=actor)
 
 
 @on_public_schema
@@ -266,6 +267,19 @@ def subscription_cancel_undo(*, tenant: Tenant, actor: Actor) -> Subscription:
     return subscription
 
 
+@on_public_schema
+def subscription_scheduled_change_undo(*, tenant: Tenant, actor: Actor) -> Subscription:
+    """Drop a downgrade or cycle change scheduled for period end. Raises `Conflict` if none is."""
+    with transaction.atomic():
+        subscription = _locked(tenant)
+        if subscription.scheduled_plan_id is None and not subscription.scheduled_cycle:
+            raise Conflict("No plan or cycle change is scheduled.")
+        subscription.scheduled_plan, subscription.scheduled_cycle = None, ""
+        subscription.save(update_fields=["scheduled_plan", "scheduled_cycle", "updated_at"])
+        _audit(subscription, action="billing.scheduled_change_undone", actor=actor, data={})
+    return subscription
+
+
 def period_end_for(*, start: datetime, billing_cycle: str) -> datetime:
     return months_after(start, CYCLE_MONTHS[billing_cycle])
 
@@ -367,3 +381,45 @@ def subscription_reactivate(*, tenant: Tenant, actor: Actor) -> tuple[Subscripti
         tenant_status_sync(tenant=tenant, to_status=TenantStatus.ACTIVE, actor=actor, reason="subscription reactivated")
         _audit(subscription, action="billing.subscription_reactivated", actor=actor, data={"invoice": invoice.number})
     return subscription, invoice
+
+
+@on_public_schema
+def subscription_extend_trial(*, tenant: Tenant, until: datetime, actor: Actor) -> Subscription:
+    """Move a trialing subscription's trial end (and the tenant's `trial_ends_at`) later, to `until`.
+
+    `until` must be after the current trial end and at most MAX_TRIAL_DAYS after the trial began (the
+    earlier of the tenant's creation and the subscription's start). The reminders already sent are
+    forgotten, so they go out again before the new end. Audited in public and in the tenant's trail.
+    Raises `Conflict` unless the subscription is trialing, `ValidationFailed` (field `until`) otherwise.
+    """
+    from tenants.services import tenant_billing_fields_update  # tenants.services imports billing
+
+    with transaction.atomic():
+        subscription = _locked(tenant)
+        if subscription.status != SubscriptionStatus.TRIALING:
+            raise Conflict(f"Only a trial can be extended; this subscription is {subscription.get_status_display()}.")
+        current = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        previous = subscription.trial_ends_at
+        if previous is not None and until <= previous:
+            problem = f"The new trial end must be after the current one ({previous:%Y-%m-%d %H:%M} UTC)."
+            raise ValidationFailed(problem, errors={"until": [problem]})
+        latest = min(current.created_at, subscription.current_period_start) + timedelta(days=settings.MAX_TRIAL_DAYS)
+        if until > latest:
+            problem = (
+                f"A trial may last at most {settings.MAX_TRIAL_DAYS} days: "
+                f"the latest possible end is {latest:%Y-%m-%d %H:%M} UTC."
+            )
+            raise ValidationFailed(problem, errors={"until": [problem]})
+        subscription.trial_ends_at = subscription.current_period_end = until
+        subscription.save(update_fields=["trial_ends_at", "current_period_end", "updated_at"])
+        TrialReminder.objects.filter(subscription=subscription).delete()
+        current.trial_ends_at = until
+        tenant_billing_fields_update(tenant=current, changed_fields=["trial_ends_at"], actor=actor)
+        _audit(
+            subscription,
+            action="billing.trial_extended",
+            actor=actor,
+            data={"from": previous.isoformat() if previous else None, "to": until.isoformat()},
+        )
+    tenant.trial_ends_at = until
+    return subscription

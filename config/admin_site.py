@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
+from billing.revenue import revenue_summary
 from tenants.selectors import tenant_overview
 
 
@@ -21,4 +22,5 @@ class AgentryAdminSite(admin.AdminSite):
         context = dict(extra_context or {})
         if request.user.has_perm("tenants.view_tenant"):
             context["overview"] = tenant_overview()
+            context["revenue"] = revenue_summary()
         return super().index(request, context)

@@ -8,14 +8,18 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.widgets import AdminSplitDateTime
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from audit.services import Actor
+from billing.selectors import subscription_of_tenant
+from billing.subscriptions import subscription_extend_trial
 from config.errors import ApplicationError
 from tenants.models import Domain, Tenant
 from tenants.services import (
+    BILLING_OWNED_FIELDS,
     tenant_cancel,
     tenant_purge,
     tenant_reactivate,
@@ -46,6 +50,10 @@ class DeletionRequestedFilter(admin.SimpleListFilter):
         if self.value() == "scheduled":
             return queryset.filter(deletion_requested_at__isnull=False)
         return queryset
+
+
+class ExtendTrialForm(forms.Form):
+    until = forms.SplitDateTimeField(label="New trial end (UTC)", widget=AdminSplitDateTime)
 
 
 class DeletionForm(forms.Form):
@@ -99,12 +107,17 @@ class TenantAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
-    actions = ["suspend", "reactivate", "cancel", "request_deletion", "restore", "purge"]
+    actions = ["suspend", "reactivate", "cancel", "extend_trial", "request_deletion", "restore", "purge"]
     date_hierarchy = "created_at"
 
     def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
-        # The slug names the schema and hostname: fixed once the tenant exists.
-        return (*self.readonly_fields, "slug") if obj else self.readonly_fields
+        # The slug names the schema and hostname: fixed once the tenant exists. Plan and trial end
+        # follow the subscription once there is one: they change through billing's actions only.
+        if obj is None:
+            return self.readonly_fields
+        if subscription_of_tenant(tenant=obj) is not None:
+            return (*self.readonly_fields, "slug", *sorted(BILLING_OWNED_FIELDS))
+        return (*self.readonly_fields, "slug")
 
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]
         return False  # tenants are created by signup or `manage.py provision_tenant`
@@ -135,6 +148,36 @@ class TenantAdmin(admin.ModelAdmin):
     def purge(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
         """Drops the schemas of tenants whose deletion grace period has ended."""
         _apply_each(request, queryset, lambda tenant, actor: tenant_purge(tenant=tenant, actor=actor), "purged")
+
+    @admin.action(permissions=["change"], description="Extend trial…")
+    def extend_trial(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> HttpResponse | None:
+        """Asks for the new end date, then calls `billing.subscriptions.subscription_extend_trial`."""
+        if queryset.count() != 1:
+            messages.error(request, "Extend one tenant's trial at a time.")
+            return None
+        tenant = queryset.get()
+        form = ExtendTrialForm(request.POST if "until_0" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            try:
+                subscription_extend_trial(
+                    tenant=tenant, until=form.cleaned_data["until"], actor=Actor.for_staff(request.user)
+                )
+            except ApplicationError as error:
+                form.add_error(None, error.detail)
+            else:
+                messages.success(
+                    request, f"The trial of {tenant.slug} now ends on {tenant.trial_ends_at:%Y-%m-%d %H:%M} UTC."
+                )
+                return None
+        context = {
+            **self.admin_site.each_context(request),
+            "tenant": tenant,
+            "form": form,
+            "max_trial_days": settings.MAX_TRIAL_DAYS,
+            "opts": self.model._meta,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/tenants/extend_trial.html", context)
 
     @admin.action(permissions=["change"], description="Delete selected tenant (after confirmation and grace period)")
     def request_deletion(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> HttpResponse | None:

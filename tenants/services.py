@@ -18,7 +18,7 @@ from accounts.services import email_normalise, user_create
 from audit.services import Actor, audit_record, audit_record_platform_and_tenant
 from billing.entitlements import entitlements_forget
 from billing.models import BillingCycle, Plan
-from billing.selectors import plan_get
+from billing.selectors import plan_get, subscription_of_tenant
 from config.errors import Conflict, InvalidTransition, ValidationFailed
 from tenants.context import on_public_schema
 from tenants.models import Domain, Tenant, TenantStatus
@@ -204,15 +204,42 @@ EDITABLE_FIELDS = frozenset(
 )
 
 
+# Owned by the subscription once the tenant has one: changed only through billing's services
+# (upgrade/downgrade, "Extend trial…"), which call `tenant_billing_fields_update`.
+BILLING_OWNED_FIELDS = frozenset({"plan", "trial_ends_at"})
+
+
 @on_public_schema
 def tenant_update_details(*, tenant: Tenant, changed_fields: list[str], actor: Actor) -> Tenant:
     """Save edits already applied to `tenant` (e.g. by the admin form) and audit what changed.
 
-    Raises `ValidationFailed` if a field outside EDITABLE_FIELDS was changed.
+    Raises `ValidationFailed` if a field outside EDITABLE_FIELDS was changed, or if `plan` or
+    `trial_ends_at` was changed while the tenant has a subscription (those go through billing).
     """
     forbidden = sorted(set(changed_fields) - EDITABLE_FIELDS)
     if forbidden:
         raise ValidationFailed(f"These fields cannot be edited directly: {', '.join(forbidden)}.")
+    billing_owned = sorted(set(changed_fields) & BILLING_OWNED_FIELDS)
+    if billing_owned and subscription_of_tenant(tenant=tenant) is not None:
+        problem = (
+            f"{' and '.join(billing_owned)} follow the tenant's subscription: use the billing actions "
+            "(“Extend trial…” on tenants, or a plan change on the subscription) instead."
+        )
+        raise ValidationFailed(problem, errors={field: [problem] for field in billing_owned})
+    return _details_save(tenant=tenant, changed_fields=changed_fields, actor=actor)
+
+
+@on_public_schema
+def tenant_billing_fields_update(*, tenant: Tenant, changed_fields: list[str], actor: Actor) -> Tenant:
+    """Save `plan` / `trial_ends_at` already applied to `tenant`: for billing's services only, which keep
+    the subscription and the tenant in step. Raises `ValidationFailed` for any other field."""
+    forbidden = sorted(set(changed_fields) - BILLING_OWNED_FIELDS)
+    if forbidden:
+        raise ValidationFailed(f"Billing does not own these fields: {', '.join(forbidden)}.")
+    return _details_save(tenant=tenant, changed_fields=changed_fields, actor=actor)
+
+
+def _details_save(*, tenant: Tenant, changed_fields: list[str], actor: Actor) -> Tenant:
     if not changed_fields:
         return tenant
     before = Tenant.objects.get(pk=tenant.pk)

@@ -29,14 +29,14 @@ from billing.tests.test_catalog import GB, ISSUE_TABLE
 from config.errors import FeatureNotInPlan, PlanLimitReached
 from config.problems import api_exception_handler
 from tenants.models import Tenant
-from tenants.services import tenant_update_details
+from tenants.services import tenant_billing_fields_update
 
 
 def _on_plan(tenant_fixture, code: str) -> Tenant:
-    """Move the tenant to plan `code` the way staff do (admin → tenant_update_details)."""
+    """Move the tenant to plan `code` the way billing's services do (tenant_billing_fields_update)."""
     tenant = Tenant.objects.get(pk=tenant_fixture.tenant.pk)
     tenant.plan = Plan.objects.get(code=code)
-    return tenant_update_details(tenant=tenant, changed_fields=["plan"], actor=TESTS)
+    return tenant_billing_fields_update(tenant=tenant, changed_fields=["plan"], actor=TESTS)
 
 
 # --- Per plan -------------------------------------------------------------------------------

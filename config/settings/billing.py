@@ -20,3 +20,5 @@ ENTITLEMENTS_CACHE_SECONDS = env.int("ENTITLEMENTS_CACHE_SECONDS", default=300)
 BILLING_BACKEND = env.str("BILLING_BACKEND", default="local")
 # Days a subscription may stay past due (unpaid) before its tenant is suspended.
 AUTO_SUSPEND_DAYS = env.int("AUTO_SUSPEND_DAYS", default=7)
+# The longest a trial may last, counted from its start: staff's "Extend trial…" cannot go past it.
+MAX_TRIAL_DAYS = env.int("MAX_TRIAL_DAYS", default=30)

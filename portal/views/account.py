@@ -1,4 +1,4 @@
-"""The signed-in user's own settings, and the workspace's plan (billing) page."""
+"""The signed-in user's own settings."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -6,7 +6,6 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from accounts.services import user_update_profile
-from billing.selectors import plan_list_public
 from portal.forms import ProfileForm
 from tenants.context import TenantHttpRequest
 
@@ -19,9 +18,3 @@ def account_settings(request: TenantHttpRequest) -> HttpResponse:
         messages.success(request, "Your profile was saved.")
         return redirect("portal:settings")
     return render(request, "portal/settings.html", {"form": form})
-
-
-@login_required
-def billing(request: TenantHttpRequest) -> HttpResponse:
-    """Reachable even while the workspace is suspended, so the customer can see why and fix it."""
-    return render(request, "portal/billing.html", {"plans": plan_list_public()})

@@ -298,18 +298,24 @@ def test_admin_edit_goes_through_service_and_is_audited(staff_client, tenant_b):
     data = {name: form.initial.get(name) or "" for name in form.fields}
     data.update(
         name="Beta Renamed",
-        plan=Plan.objects.get(code="professional").pk,
+        plan=Plan.objects.get(code="professional").pk,  # read-only: the subscription owns it
         **{"domains-TOTAL_FORMS": "0", "domains-INITIAL_FORMS": "0"},
     )
     response = staff_client.post(url, data)
 
     assert response.status_code == 302, response.context and response.context["adminform"].form.errors
     tenant = Tenant.objects.get(pk=tenant_b.tenant.pk)
-    assert (tenant.name, tenant.plan.code) == ("Beta Renamed", "professional")
+    assert (tenant.name, tenant.plan.code) == ("Beta Renamed", "starter")
     event = AuditEvent.objects.get(action="tenant.updated", tenant_slug="beta")
     assert event.actor_type == ActorType.STAFF
-    assert event.data["changes"]["name"] == ["Beta Ltd", "Beta Renamed"]
-    assert event.data["changes"]["plan"] == ["Starter", "Professional"]
+    assert event.data["changes"] == {"name": ["Beta Ltd", "Beta Renamed"]}
+
+
+def test_admin_tenant_change_page_keeps_plan_and_trial_end_read_only_for_subscribed_tenants(staff_client, tenant_b):
+    form = staff_client.get(f"{CHANGELIST}{tenant_b.tenant.pk}/change/").context["adminform"].form
+
+    assert "plan" not in form.fields
+    assert "trial_ends_at" not in form.fields
 
 
 def test_admin_overview_hidden_from_staff_without_tenant_permission(two_tenants, db):

@@ -10,16 +10,19 @@ from allauth.account.models import EmailAddress
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.test import override_settings
+from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
 from accounts.models import Role, User
 from audit.models import ActorType, AuditEvent
 from audit.services import Actor
+from billing.models import Plan, Subscription
 from config.errors import Conflict, InvalidTransition, ValidationFailed
 from conftest import PASSWORD, client_for
 from tenants.models import Domain, Tenant, TenantStatus
 from tenants.selectors import tenant_list_live
 from tenants.services import (
+    tenant_billing_fields_update,
     tenant_cancel,
     tenant_purge,
     tenant_reactivate,
@@ -27,6 +30,7 @@ from tenants.services import (
     tenant_restore,
     tenant_suspend,
     tenant_transition,
+    tenant_update_details,
     tenant_validate_new_slug,
     tenants_purge_due,
 )
@@ -585,3 +589,40 @@ def test_tenant_provision_works_while_connection_is_on_a_tenant_schema(tenant_a)
         assert connection.schema_name == tenant_a.schema  # restored afterwards
     assert Tenant.objects.filter(slug="from-tenant-ctx").exists()
     assert schema_exists(provisioned.tenant.schema_name)
+
+
+# --- Details owned by billing ------------------------------------------------------------------
+
+
+def test_tenant_update_details_refuses_plan_and_trial_end_when_subscribed(tenant_b):
+
+    tenant = Tenant.objects.get(pk=tenant_b.tenant.pk)
+    tenant.plan = Plan.objects.get(code="enterprise")
+    tenant.trial_ends_at = timezone.now() + timedelta(days=20)
+
+    with pytest.raises(ValidationFailed) as excinfo:
+        tenant_update_details(tenant=tenant, changed_fields=["plan", "trial_ends_at"], actor=Actor.system("tests"))
+
+    assert "Extend trial" in excinfo.value.detail
+    assert set(excinfo.value.errors) == {"plan", "trial_ends_at"}
+    assert Tenant.objects.get(pk=tenant.pk).plan.code == "starter"
+
+
+def test_tenant_update_details_allows_plan_when_no_subscription(tenant_b):
+
+    Subscription.objects.filter(tenant_id=tenant_b.tenant.pk).delete()
+    tenant = Tenant.objects.get(pk=tenant_b.tenant.pk)
+    tenant.plan = Plan.objects.get(code="enterprise")
+
+    tenant_update_details(tenant=tenant, changed_fields=["plan"], actor=Actor.system("tests"))
+
+    assert Tenant.objects.get(pk=tenant.pk).plan.code == "enterprise"
+
+
+def test_tenant_billing_fields_update_refuses_other_fields(tenant_b):
+
+    tenant = Tenant.objects.get(pk=tenant_b.tenant.pk)
+    tenant.name = "Renamed"
+
+    with pytest.raises(ValidationFailed):
+        tenant_billing_fields_update(tenant=tenant, changed_fields=["name"], actor=Actor.system("tests"))
