@@ -65,11 +65,20 @@ class TenantApi(APIView):
     required_scopes: ClassVar[tuple[str, ...]] = ()
     # POSTs that create something honour Idempotency-Key.
     idempotent_post: ClassVar[bool] = False
+    # List views set a cursor pagination class and answer with `self.paginated(...)`.
+    pagination_class: ClassVar[type | None] = None
 
     @property
     def principal(self) -> ApiPrincipal:
         assert isinstance(self.request.user, ApiPrincipal)
         return self.request.user
+
+    def paginated(self, queryset: Any, output_class: type) -> Response:
+        """One cursor page of `queryset` rendered with `output_class` (the view's pagination_class)."""
+        assert self.pagination_class is not None, "set pagination_class on list views"
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(queryset, self.request, view=self)
+        return paginator.get_paginated_response(output_class(page, many=True).data)
 
     def validated(self, serializer_class: type, data: Any, **kwargs: Any) -> dict[str, Any]:
         serializer = serializer_class(data=data, **kwargs)

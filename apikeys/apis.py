@@ -119,9 +119,7 @@ class ApiKeyListCreateApi(TenantApi):
     )
     def get(self, request: Request) -> Response:
         keys = api_key_list(tenant=current_tenant(), status=query_param_choice(request, "status", STATUSES))
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(keys, request, view=self)
-        return paginator.get_paginated_response(ApiKeyOutput(page, many=True).data)
+        return self.paginated(keys, ApiKeyOutput)
 
     @extend_schema(
         operation_id="api_keys_create",

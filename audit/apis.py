@@ -98,6 +98,4 @@ class AuditLogApi(TenantApi):
     def get(self, request: Request) -> Response:
         filters = self.validated(AuditFilters, request.query_params)
         events = audit_event_list(**filters)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(events, request, view=self)
-        return paginator.get_paginated_response(AuditEventOutput(page, many=True).data)
+        return self.paginated(events, AuditEventOutput)

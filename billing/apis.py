@@ -383,6 +383,4 @@ class InvoiceListApi(TenantApi):
         responses=InvoiceOutput(many=True),
     )
     def get(self, request: Request) -> Response:
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(invoice_list_of_tenant(tenant=current_tenant()), request, view=self)
-        return paginator.get_paginated_response(InvoiceOutput(page, many=True).data)
+        return self.paginated(invoice_list_of_tenant(tenant=current_tenant()), InvoiceOutput)
