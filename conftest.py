@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+import stripe
 from django.core.cache import caches
 from django.core.management import call_command
 from django.db import connections
@@ -98,6 +99,32 @@ def _fresh_schema_and_cache() -> Iterator[None]:
     yield
     set_schema_to_public()
     caches["default"].clear()
+
+
+class StripeNetworkGuard(stripe.HTTPClient):
+    """Installed for every test: a request to Stripe fails the test (tests of the Stripe backend
+    replace it with `stripe_billing.tests.fake_stripe.FakeStripe`). No call may leave the machine."""
+
+    name = "stripe-network-guard"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attempts: list[str] = []
+
+    def request(self, method: str, url: str, headers: object, post_data: object = None, **kwargs: object) -> tuple:  # type: ignore[override]
+        self.attempts.append(f"{method.upper()} {url}")
+        raise AssertionError(f"a test tried to call Stripe: {method.upper()} {url}")
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture(autouse=True)
+def _no_real_stripe_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    guard = StripeNetworkGuard()
+    monkeypatch.setattr(stripe, "default_http_client", guard)
+    yield
+    assert not guard.attempts, f"tests must not call Stripe: {guard.attempts}"
 
 
 def client_for(host: str) -> Client:

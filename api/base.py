@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import cached_property
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -14,10 +16,13 @@ from api.idempotency import idempotency_claim, idempotency_complete, idempotency
 from api.permissions import RequireScopes
 from api.principal import ApiPrincipal
 from api.ratelimit import RateDecision, RateLimit, rate_limit_hit
-from billing.entitlements import entitlements_for
+from billing.entitlements import Entitlements, entitlements_for
 from billing.models import Limit
-from config.errors import AuthenticationError, RateLimited, ValidationFailed
+from config.errors import AuthenticationError, QuotaExceeded, RateLimited, ValidationFailed
 from tenants.context import current_tenant
+from usage.api_calls import ApiCall, api_call_start
+from usage.meters import Meter
+from usage.quotas import quota_consume
 
 
 class IdempotentReplay(Exception):
@@ -25,13 +30,13 @@ class IdempotentReplay(Exception):
         self.response = response
 
 
-def rate_limit_for(principal: ApiPrincipal) -> RateLimit:
+def rate_limit_for(principal: ApiPrincipal, *, entitlements: Entitlements | None = None) -> RateLimit:
     """Per key override, else per tenant override, else the tenant's entitlements (plan, add-ons,
     staff overrides). The defaults are a last resort for a plan row written around validation."""
     if principal.key is None:
         return RateLimit(settings.SESSION_RATE_LIMIT_PER_MINUTE, settings.SESSION_RATE_LIMIT_BURST)
     tenant = current_tenant()
-    limits = entitlements_for(tenant=tenant).limits
+    limits = (entitlements or entitlements_for(tenant=tenant)).limits
     per_minute = (
         principal.key.rate_limit_per_minute
         or tenant.api_rate_limit_per_minute
@@ -63,10 +68,18 @@ class TenantApi(APIView):
     authentication_classes = [ApiKeyAuthentication, PortalSessionAuthentication]
     permission_classes = [RequireScopes]
     required_scopes: ClassVar[tuple[str, ...]] = ()
+    # Where one URL both reads and writes (GET /agents, POST /agents), per-method scopes:
+    # {"POST": ("agents:write",)}. Methods not listed need `required_scopes`.
+    method_scopes: ClassVar[Mapping[str, tuple[str, ...]]] = {}
     # POSTs that create something honour Idempotency-Key.
     idempotent_post: ClassVar[bool] = False
     # List views set a cursor pagination class and answer with `self.paginated(...)`.
     pagination_class: ClassVar[type | None] = None
+
+    @classmethod
+    def scopes_for(cls, method: str) -> tuple[str, ...]:
+        """The scopes a request with this HTTP method needs."""
+        return tuple(cls.method_scopes.get(method.upper(), cls.required_scopes))
 
     @property
     def principal(self) -> ApiPrincipal:
@@ -85,16 +98,47 @@ class TenantApi(APIView):
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)
 
+    @cached_property
+    def entitlements(self) -> Entitlements:
+        """The tenant's entitlements, read once per request (rate limit and quota both need them)."""
+        return entitlements_for(tenant=current_tenant())
+
     def check_throttles(self, request: Request) -> None:
         if not isinstance(request.user, ApiPrincipal):
             return  # unauthenticated: RequireScopes answers 401 next
-        decision = rate_limit_hit(subject=self.principal.rate_limit_subject, limit=rate_limit_for(self.principal))
+        limit = rate_limit_for(self.principal, entitlements=self.entitlements if self.principal.key else None)
+        decision = rate_limit_hit(subject=self.principal.rate_limit_subject, limit=limit)
         request.rate_decision = decision  # type: ignore[attr-defined]
         if not decision.allowed:
             raise RateLimited(
                 f"Rate limit of {decision.limit} requests per minute exceeded. Retry in {decision.retry_after_s} s.",
                 extra={"retry_after": decision.retry_after_s},
             )
+
+    def start_metering(self, request: Request) -> ApiCall | None:
+        """Every call of an identified caller is metered (usage.api_calls records it after the
+        response, refusals included); off only with USAGE_METERING_ENABLED=false."""
+        if not settings.USAGE_METERING_ENABLED or not isinstance(request.user, ApiPrincipal):
+            return None
+        principal = self.principal
+        return api_call_start(
+            request._request,
+            key_id=principal.id if principal.kind == "api_key" else "",
+            user_id=principal.id if principal.kind == "user" else "",
+        )
+
+    def check_quota(self, call: ApiCall | None) -> None:
+        """Consume one API call of the month's quota, or raise `QuotaExceeded` (429)."""
+        if call is None:
+            return
+        quota_consume(
+            tenant=current_tenant(),
+            meter=Meter.API_CALLS,
+            quantity=1,
+            idempotency_id=call.idempotency_id,
+            entitlements=self.entitlements,
+        )
+        call.admitted = True
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         # DRF's order is authenticate → permissions → throttles; limiting before the scope check
@@ -103,8 +147,10 @@ class TenantApi(APIView):
         request.accepted_renderer, request.accepted_media_type = self.perform_content_negotiation(request)
         request.version, request.versioning_scheme = self.determine_version(request, *args, **kwargs)
         self.perform_authentication(request)
+        call = self.start_metering(request)
         self.check_throttles(request)
         self.check_permissions(request)
+        self.check_quota(call)
         key = request.headers.get("Idempotency-Key")
         if request.method == "POST" and self.idempotent_post and key is not None:
             earlier = idempotency_claim(
@@ -126,6 +172,8 @@ class TenantApi(APIView):
         response = super().handle_exception(exc)
         if isinstance(exc, AuthenticationError):
             response["WWW-Authenticate"] = 'Bearer realm="agentry"'
+        if isinstance(exc, QuotaExceeded):
+            response["Retry-After"] = str(exc.extra["retry_after"])
         return response
 
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:

@@ -10,7 +10,7 @@ from config.errors import AuthenticationError, ScopeMissing
 
 
 class RequireScopes(BasePermission):
-    """Fails closed: the view's `required_scopes` must all be held by the caller."""
+    """Fails closed: the view's scopes for this method (`TenantApi.scopes_for`) must all be held."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
         principal = request.user
@@ -19,7 +19,8 @@ class RequireScopes(BasePermission):
                 "Send an API key (`Authorization: Bearer agk_live_…`) or sign in to the portal.",
                 code="not_authenticated",
             )
-        required = tuple(getattr(view, "required_scopes", ()))
+        scopes_for = getattr(view, "scopes_for", None)
+        required = scopes_for(request.method) if scopes_for else tuple(getattr(view, "required_scopes", ()))
         if not principal.has_scopes(required):
             missing = sorted(set(required) - principal.scopes)
             raise ScopeMissing(

@@ -75,11 +75,21 @@ class ProblemSerializer(serializers.Serializer):
         required=False,
         help_text="`permission_denied` on key creation or rotation: the key's scopes the caller does not hold.",
     )
-    retry_after = serializers.IntegerField(required=False, help_text="`rate_limited`: seconds to wait.")
+    retry_after = serializers.IntegerField(
+        required=False, help_text="`rate_limited`, `quota_exceeded`: seconds to wait (also in `Retry-After`)."
+    )
+    meter = serializers.CharField(required=False, help_text="`quota_exceeded`: the meter, e.g. `api_calls`.")
+    reset_at = serializers.DateTimeField(required=False, help_text="`quota_exceeded`: when the quota resets.")
     feature = serializers.CharField(required=False, help_text="`feature_not_in_plan`: the feature code.")
-    limit = serializers.CharField(required=False, help_text="`plan_limit_reached`: the limit, e.g. `team_members`.")
-    allowed = serializers.IntegerField(required=False, help_text="`plan_limit_reached`: the workspace's limit.")
-    current_usage = serializers.IntegerField(required=False, help_text="`plan_limit_reached`: what is in use.")
+    limit = serializers.CharField(
+        required=False, help_text="`plan_limit_reached`, `quota_exceeded`: the limit, e.g. `team_members`."
+    )
+    allowed = serializers.IntegerField(
+        required=False, help_text="`plan_limit_reached`, `quota_exceeded`: the workspace's limit."
+    )
+    current_usage = serializers.IntegerField(
+        required=False, help_text="`plan_limit_reached`, `quota_exceeded`: what is in use (used this month)."
+    )
     requested = serializers.IntegerField(required=False, help_text="`plan_limit_reached`: what the request adds.")
     plan = serializers.CharField(required=False, help_text="`downgrade_blocked`: the target plan's code.")
     reduce = ReduceItemSerializer(
@@ -123,6 +133,18 @@ _EXAMPLE_EXTRAS: dict[str, dict[str, Any]] = {
     "rate_limited": {
         "detail": "Rate limit of 300 requests per minute exceeded. Retry in 1 s.",
         "retry_after": 1,
+    },
+    "quota_exceeded": {
+        "detail": (
+            "This workspace has used its 100,000 API calls for 2026-11. "
+            "The quota resets at 2026-12-01T00:00:00+00:00; upgrade the plan to continue now."
+        ),
+        "meter": "api_calls",
+        "limit": "api_calls_per_month",
+        "allowed": 100000,
+        "current_usage": 100000,
+        "reset_at": "2026-12-01T00:00:00Z",
+        "retry_after": 86400,
     },
     "permission_denied": {"detail": "You do not have permission to perform this action."},
     "feature_not_in_plan": {

@@ -151,7 +151,9 @@ class AgentryAutoSchema(AutoSchema):
         return operation
 
     def _required_scopes(self) -> list[str]:
-        return [str(scope) for scope in getattr(self.view, "required_scopes", ())]
+        scopes_for = getattr(self.view, "scopes_for", None)
+        scopes = scopes_for(self.method) if scopes_for else getattr(self.view, "required_scopes", ())
+        return [str(scope) for scope in scopes]
 
     def _is_idempotent_post(self) -> bool:
         return self.method == "POST" and bool(getattr(self.view, "idempotent_post", False))
@@ -167,7 +169,7 @@ class AgentryAutoSchema(AutoSchema):
         codes: dict[int, list[str]] = {
             401: list(AUTHENTICATION_CODES),
             403: ["ip_not_allowed", "tenant_suspended", "tenant_cancelled"],
-            429: ["rate_limited"],
+            429: ["rate_limited", "quota_exceeded"],
             500: ["internal_error"],
         }
         if has_body:

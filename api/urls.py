@@ -1,6 +1,6 @@
 """/api/v1/ — one line per endpoint; the views live with their apps."""
 
-from django.urls import path
+from django.urls import include, path
 
 from api.apis import MeApi
 from apikeys.apis import ApiKeyDetailApi, ApiKeyListCreateApi, ApiKeyRevokeApi, ApiKeyRotateApi
@@ -14,6 +14,7 @@ from billing.apis import (
     SubscriptionUpgradeApi,
 )
 from tenants.apis import TenantDetailApi
+from usage.apis import SubscriptionUsageApi, UsageCostsApi, UsageSeriesApi
 
 app_name = "api"
 
@@ -31,4 +32,10 @@ urlpatterns = [
     path("subscription/cancel", SubscriptionCancelApi.as_view(), name="subscription-cancel"),
     path("subscription/proration-preview", ProrationPreviewApi.as_view(), name="subscription-proration-preview"),
     path("invoices", InvoiceListApi.as_view(), name="invoices"),
+    path("subscription/usage", SubscriptionUsageApi.as_view(), name="subscription-usage"),
+    path("usage", UsageSeriesApi.as_view(), name="usage"),
+    path("usage/costs", UsageCostsApi.as_view(), name="usage-costs"),
+    path("", include("webhooks.urls")),
+    path("", include("agents.urls")),
+    path("", include("knowledge.urls")),
 ]

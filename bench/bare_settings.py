@@ -14,6 +14,7 @@ from config.settings.local import MIDDLEWARE as APP_MIDDLEWARE
 NOT_IN_BARE_STACK = frozenset(
     {
         "tenants.middleware.TenantRoutingMiddleware",
+        "usage.api_calls.ApiCallMeteringMiddleware",
         "api.routing.PublicHostApiRoutingMiddleware",
         "tenants.middleware.TenantStatusMiddleware",
         "django.contrib.sessions.middleware.SessionMiddleware",

@@ -38,7 +38,7 @@ from bench.environment import (  # noqa: E402
     dotenv_values,
 )
 
-BENCHMARKS = ("provisioning", "migrations", "routing", "api", "ratelimit", "signup")
+BENCHMARKS = ("provisioning", "migrations", "routing", "api", "ratelimit", "signup", "webhooks", "usage")
 RESULTS_PATH = ROOT / "bench" / "results" / "latest.json"
 
 
@@ -65,6 +65,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="seconds of throughput load per variant over HTTP in benchmark 5 (0: skip HTTP)",
     )
     parser.add_argument("--ratelimit-repeats", type=int, default=5, help="200-caller bursts per limiter in benchmark 6")
+    parser.add_argument(
+        "--usage-seconds", type=float, default=70, help="seconds of event ingest (and rollups) in benchmark 8"
+    )
+    parser.add_argument("--webhook-events", type=int, default=1000, help="events fanned out to 10 endpoints in bench 7")
+    parser.add_argument("--webhook-rate", type=float, default=50, help="events published per second in benchmark 7")
     args = parser.parse_args(argv)
     args.only = [name.strip() for name in args.only.split(",") if name.strip()] or list(BENCHMARKS)
     unknown = set(args.only) - set(BENCHMARKS)
@@ -114,7 +119,7 @@ def prepare_database() -> dict[str, float]:
 
 
 def benchmark_runners(args: argparse.Namespace) -> dict[str, Callable[[], tuple[dict[str, Any], str]]]:
-    from bench import api_list, migrate_fleet, provisioning, ratelimit, routing, signup
+    from bench import api_list, migrate_fleet, provisioning, ratelimit, routing, signup, usage, webhooks_fanout
 
     return {
         "provisioning": lambda: provisioning.run(
@@ -129,6 +134,10 @@ def benchmark_runners(args: argparse.Namespace) -> dict[str, Callable[[], tuple[
         "api": lambda: api_list.run(n=args.api_requests, http_seconds=args.api_http_seconds),
         "ratelimit": lambda: ratelimit.run(repeats=args.ratelimit_repeats),
         "signup": lambda: signup.run(runs=args.signups),
+        "webhooks": lambda: webhooks_fanout.run(events=args.webhook_events, rate=args.webhook_rate),
+        "usage": lambda: usage.run(
+            n=args.api_requests, http_seconds=args.api_http_seconds, ingest_seconds=args.usage_seconds
+        ),
     }
 
 

@@ -19,12 +19,17 @@ from billing.backends import billing_backend
 from billing.models import (
     AddOn,
     AddOnPrice,
+    BillingProfile,
     Invoice,
     InvoiceLine,
+    OverageRecord,
     Payment,
+    PaymentMethod,
     Plan,
+    PlanOveragePrice,
     PlanPrice,
     Subscription,
+    TaxRate,
     TenantAddOn,
     TenantEntitlementOverride,
 )
@@ -37,6 +42,7 @@ from billing.services import (
     tenant_entitlement_override_create,
     tenant_entitlement_override_delete,
 )
+from billing.tax import tax_rate_delete, tax_rate_save
 from config.errors import ApplicationError
 
 
@@ -64,13 +70,20 @@ class PlanPriceInline(admin.TabularInline):
     fields = ("billing_cycle", "currency", "amount")
 
 
+class PlanOveragePriceInline(admin.TabularInline):
+    model = PlanOveragePrice
+    extra = 0
+    fields = ("meter", "currency", "amount", "package_size")
+    verbose_name_plural = "overage prices (charged per started package beyond the limit)"
+
+
 @admin.register(Plan)
 class PlanAdmin(CatalogAdmin):
     list_display = ("name", "code", "monthly_price", "sla", "tenant_count", "is_public", "sort_order")
     list_editable = ("is_public", "sort_order")
     list_filter = ("is_public",)
     search_fields = ("name", "code")
-    inlines = [PlanPriceInline]
+    inlines = [PlanPriceInline, PlanOveragePriceInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Plan]:
         return super().get_queryset(request).prefetch_related("prices").annotate(tenant_total=Count("tenants"))
@@ -229,7 +242,7 @@ class InvoiceLineInline(admin.TabularInline):
 class PaymentInline(admin.TabularInline):
     model = Payment
     extra = 0
-    fields = ("amount", "status", "created_at")
+    fields = ("amount", "status", "method", "failure_reason", "created_at")
     readonly_fields = fields
     can_delete = False
 
@@ -239,11 +252,21 @@ class PaymentInline(admin.TabularInline):
 
 @admin.register(Invoice)
 class InvoiceAdmin(ReadOnlyAdmin):
-    list_display = ("number", "tenant", "status", "total_display", "currency", "issued_at", "due_at", "paid_at")
-    list_filter = ("status", "currency")
+    list_display = (
+        "number",
+        "tenant",
+        "status",
+        "total_display",
+        "currency",
+        "issued_at",
+        "due_at",
+        "paid_at",
+        "next_payment_attempt_at",
+    )
     search_fields = ("number", "tenant__slug", "tenant__name")
     list_select_related = ("tenant",)
     inlines = [InvoiceLineInline, PaymentInline]
+    list_filter = ("status", "currency", "buyer_country", ("next_payment_attempt_at", admin.EmptyFieldListFilter))
     actions = ["mark_paid", "mark_failed"]
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -277,7 +300,56 @@ class InvoiceAdmin(ReadOnlyAdmin):
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
-    list_display = ("invoice", "amount", "status", "created_at")
-    list_filter = ("status",)
+    list_display = ("invoice", "amount", "status", "method", "failure_reason", "created_at")
+    list_filter = ("status", "failure_reason")
     search_fields = ("invoice__number", "invoice__tenant__slug")
     list_select_related = ("invoice",)
+
+
+@admin.register(OverageRecord)
+class OverageRecordAdmin(ReadOnlyAdmin):
+    list_display = ("tenant", "meter", "quantity", "timestamp", "invoice", "identifier")
+    list_filter = ("meter", ("invoice", admin.EmptyFieldListFilter), "timestamp")
+    search_fields = ("tenant__slug", "tenant__name", "identifier", "invoice__number")
+    list_select_related = ("tenant", "invoice")
+    date_hierarchy = "timestamp"
+
+
+@admin.register(PaymentMethod)
+class PaymentMethodAdmin(ReadOnlyAdmin):
+    """Cards on file (local backend): set by the customer in the portal; the number is never stored."""
+
+    list_display = ("tenant", "label", "expiry", "decline_code", "updated_at")
+    list_filter = ("brand", "decline_code")
+    search_fields = ("tenant__slug", "tenant__name", "last4")
+    list_select_related = ("tenant",)
+
+
+@admin.register(TaxRate)
+class TaxRateAdmin(admin.ModelAdmin):
+    """Tax by buyer country; saves and deletes go through `billing.tax` (audited). See docs/billing.md, Tax."""
+
+    list_display = ("country", "name", "rate", "updated_at")
+    list_filter = ("name",)
+    search_fields = ("country", "name")
+
+    def save_model(self, request: HttpRequest, obj: TaxRate, form: Any, change: bool) -> None:
+        tax_rate_save(tax_rate=obj, actor=Actor.for_staff(request.user))
+
+    def delete_model(self, request: HttpRequest, obj: TaxRate) -> None:
+        tax_rate_delete(tax_rate=obj, actor=Actor.for_staff(request.user))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[TaxRate]) -> None:
+        actor = Actor.for_staff(request.user)
+        for tax_rate in queryset:
+            tax_rate_delete(tax_rate=tax_rate, actor=actor)
+
+
+@admin.register(BillingProfile)
+class BillingProfileAdmin(ReadOnlyAdmin):
+    """Buyers' billing details: edited by the workspace in the portal (audited there)."""
+
+    list_display = ("tenant", "legal_name", "country", "tax_id", "updated_at")
+    list_filter = ("country",)
+    search_fields = ("tenant__slug", "tenant__name", "legal_name", "tax_id")
+    list_select_related = ("tenant",)

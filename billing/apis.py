@@ -85,6 +85,8 @@ _STARTER_EXAMPLE = {
     "limits": {
         "agents": 5,
         "api_calls_per_month": 10000,
+        "chat_messages_per_month": 2000,
+        "tokens_per_month": 2000000,
         "team_members": 5,
         "knowledge_storage_bytes": 1073741824,
         "requests_per_minute": 60,

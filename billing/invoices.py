@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
-from billing.models import Invoice, InvoiceLine, InvoiceNumberSequence, InvoiceStatus
+from billing.models import BillingProfile, Invoice, InvoiceLine, InvoiceNumberSequence, InvoiceStatus
+from billing.tax import seller_details, tax_decide
 
 if TYPE_CHECKING:
     from tenants.models import Tenant
@@ -26,35 +27,53 @@ def invoice_number_next(*, year: int) -> str:
 
 @dataclass(frozen=True)
 class InvoiceLineSpec:
+    """One line: `amount` is the line total; `quantity` × `unit_amount` when both are given."""
+
     description: str
     amount: int
     is_proration: bool = False
+    quantity: int = 1
+    unit_amount: int | None = None
 
 
 def invoice_create(
     *, tenant: Tenant, currency: str, lines: list[InvoiceLineSpec], period_start: datetime, period_end: datetime
 ) -> Invoice:
-    """Issue an open invoice with `lines` (no tax in the local backend yet), due in INVOICE_DUE_DAYS."""
+    """Issue an open invoice with `lines`, its tax decided and the buyer's and seller's details copied
+    (`billing.tax`), due in INVOICE_DUE_DAYS and collected with the card on file (if any) from now."""
     now = timezone.now()
     subtotal = sum(line.amount for line in lines)
+    profile = BillingProfile.objects.filter(tenant_id=tenant.pk).first()
+    tax = tax_decide(profile=profile)
+    tax_amount = tax.amount_on(subtotal)
     invoice = Invoice.objects.create(
         number=invoice_number_next(year=now.year),
         tenant=tenant,
         status=InvoiceStatus.OPEN,
         currency=currency,
         subtotal=subtotal,
-        tax=0,
-        total=subtotal,
+        tax=tax_amount,
+        total=subtotal + tax_amount,
+        tax_rate=tax.rate,
+        tax_name=tax.name,
+        tax_note=tax.note,
+        buyer_name=profile.legal_name if profile else tenant.name,
+        buyer_address=profile.address if profile else "",
+        buyer_country=profile.country if profile else "",
+        buyer_tax_id=profile.tax_id if profile else "",
+        seller_details=seller_details(),
         period_start=period_start,
         period_end=period_end,
         issued_at=now,
         due_at=now + timedelta(days=INVOICE_DUE_DAYS),
+        next_payment_attempt_at=now,  # collected with the card on file, if any, at the next lifecycle run
     )
     InvoiceLine.objects.bulk_create(
         InvoiceLine(
             invoice=invoice,
             description=line.description,
-            unit_amount=line.amount,
+            quantity=line.quantity,
+            unit_amount=line.amount if line.unit_amount is None else line.unit_amount,
             amount=line.amount,
             is_proration=line.is_proration,
         )

@@ -17,8 +17,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audit.services import Actor, audit_record_platform_and_tenant
+from billing.collection import invoices_collect_due
+from billing.dunning import dunning_suspended
+from billing.invoices import invoice_create
 from billing.models import Invoice, InvoiceStatus, Subscription, SubscriptionStatus, TrialReminder
+from billing.overage import OverageBill, overage_bill_compute
 from billing.payments import subscription_mark_past_due, tenant_status_sync
+from billing.selectors import payment_method_of_tenant
 from billing.subscriptions import invoice_for_period, period_end_for, subscription_tenant_plan_follow
 from tenants.context import on_public_schema
 from tenants.models import TenantStatus
@@ -43,6 +48,11 @@ def subscription_tenant_ids_due(*, now: datetime) -> list[int]:
             tenant__invoices__due_at__lte=now,
         )
         | Q(status=SubscriptionStatus.PAST_DUE, past_due_since__lte=now - timedelta(days=settings.AUTO_SUSPEND_DAYS))
+        | Q(
+            tenant__payment_method__isnull=False,
+            tenant__invoices__status=InvoiceStatus.OPEN,
+            tenant__invoices__next_payment_attempt_at__lte=now,
+        )
     )
     return sorted(set(due.values_list("tenant_id", flat=True)))
 
@@ -87,6 +97,27 @@ def _cancel_now(subscription: Subscription) -> None:
     )
 
 
+def _final_overage_invoice(subscription: Subscription, *, overage: OverageBill) -> None:
+    """A subscription that ends still owes the overage of its last period: one invoice with it alone."""
+    if not overage.lines:
+        return
+    invoice = invoice_create(
+        tenant=subscription.tenant,
+        currency=subscription.currency,
+        lines=overage.lines,
+        period_start=subscription.current_period_start,
+        period_end=subscription.current_period_end,
+    )
+    overage.attach(invoice=invoice)
+    audit_record_platform_and_tenant(
+        tenant=subscription.tenant,
+        action="billing.final_overage_invoiced",
+        actor=LIFECYCLE,
+        target=subscription,
+        data={"invoice": invoice.number, "total": invoice.total},
+    )
+
+
 def _trial_end(subscription: Subscription, *, now: datetime) -> None:
     """Trial over without payment: past due from the trial's end, with the first period's open invoice."""
     ends = subscription.trial_ends_at
@@ -99,7 +130,9 @@ def _trial_end(subscription: Subscription, *, now: datetime) -> None:
     subscription.current_period_end = period_end_for(start=ends, billing_cycle=subscription.billing_cycle)
     subscription.save(update_fields=["current_period_start", "current_period_end", "updated_at"])
     invoice_for_period(subscription=subscription, start=ends)
-    subscription_mark_past_due(subscription=subscription, actor=LIFECYCLE, reason="trial ended unpaid", since=ends)
+    if payment_method_of_tenant(tenant=subscription.tenant) is None:
+        subscription_mark_past_due(subscription=subscription, actor=LIFECYCLE, reason="trial ended unpaid", since=ends)
+    # With a card on file, the collection step right after charges it: paid → active, declined → past due.
 
 
 def _roll_over(subscription: Subscription, *, now: datetime) -> None:
@@ -107,7 +140,13 @@ def _roll_over(subscription: Subscription, *, now: datetime) -> None:
     for _ in range(_MAX_ROLL_OVERS_PER_RUN):
         if subscription.status != SubscriptionStatus.ACTIVE or subscription.current_period_end > now:
             return
+        # The overage of the period that ends is priced by the plan it was used on, before any
+        # scheduled change applies.
+        overage = overage_bill_compute(
+            subscription=subscription, plan=subscription.plan, until=subscription.current_period_end
+        )
         if subscription.cancel_at_period_end:
+            _final_overage_invoice(subscription, overage=overage)
             _cancel_now(subscription)
             return
         start = subscription.current_period_end
@@ -119,7 +158,8 @@ def _roll_over(subscription: Subscription, *, now: datetime) -> None:
         subscription.current_period_start = start
         subscription.current_period_end = period_end_for(start=start, billing_cycle=subscription.billing_cycle)
         subscription.save()
-        invoice = invoice_for_period(subscription=subscription, start=start)
+        invoice = invoice_for_period(subscription=subscription, start=start, extra_lines=overage.lines)
+        overage.attach(invoice=invoice)
         audit_record_platform_and_tenant(
             tenant=subscription.tenant,
             action="billing.period_renewed",
@@ -160,13 +200,15 @@ def _suspend_if_overdue(subscription: Subscription, *, now: datetime) -> None:
             actor=LIFECYCLE,
             reason=f"past due for {settings.AUTO_SUSPEND_DAYS} days",
         )
+        dunning_suspended(tenant=subscription.tenant)
 
 
 @on_public_schema
 def subscription_advance(*, tenant_id: int, now: datetime | None = None) -> None:
     """Every time-driven step due for one tenant: trial reminders, trial end (→ past_due with an open
     invoice), period roll-over (renewal invoice, scheduled downgrade or cycle, or cancellation),
-    overdue invoice (→ past_due), and suspension after AUTO_SUSPEND_DAYS past due. Idempotent."""
+    collection of due invoices with the card on file (first attempts and retries), overdue invoice
+    (→ past_due), and suspension after AUTO_SUSPEND_DAYS past due. Idempotent."""
     now = now or timezone.now()
     with transaction.atomic():
         subscription = (
@@ -180,5 +222,7 @@ def subscription_advance(*, tenant_id: int, now: datetime | None = None) -> None
         _trial_reminders_send(subscription, now=now)
         _trial_end(subscription, now=now)
         _roll_over(subscription, now=now)
+        if invoices_collect_due(tenant=subscription.tenant, now=now, actor=LIFECYCLE):
+            subscription.refresh_from_db()  # the payments moved its status
         _overdue_invoice(subscription, now=now)
         _suspend_if_overdue(subscription, now=now)

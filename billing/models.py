@@ -36,6 +36,8 @@ class Limit(models.TextChoices):
 
     AGENTS = "agents", "agents"
     API_CALLS_PER_MONTH = "api_calls_per_month", "API calls per month"
+    CHAT_MESSAGES_PER_MONTH = "chat_messages_per_month", "chat messages per month"
+    TOKENS_PER_MONTH = "tokens_per_month", "model tokens per month"
     TEAM_MEMBERS = "team_members", "team members"
     KNOWLEDGE_STORAGE_BYTES = "knowledge_storage_bytes", "bytes of knowledge storage"
     REQUESTS_PER_MINUTE = "requests_per_minute", "API requests per minute"
@@ -155,6 +157,41 @@ class PlanPrice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plan} {self.get_billing_cycle_display().lower()} {self.amount / 100:.2f} {self.currency}"
+
+
+class OverageMeter(models.TextChoices):
+    """Metered usage a plan that allows overage bills beyond its monthly limit."""
+
+    API_CALLS = "api_calls", "API calls"
+    CHAT_MESSAGES = "chat_messages", "chat messages"
+    TOKENS = "tokens", "model tokens"
+
+
+class PlanOveragePrice(models.Model):
+    """What a plan charges for usage beyond its limit: `amount` per started package of `package_size` units."""
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="overage_prices")
+    meter = models.CharField(max_length=16, choices=OverageMeter.choices)
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    amount = models.PositiveIntegerField(help_text="Price per package in minor units (cents, halalas).")
+    package_size = models.PositiveIntegerField(
+        default=1_000, validators=[MinValueValidator(1)], help_text="Units per package, e.g. 1,000 API calls."
+    )
+
+    class Meta:
+        ordering = ("plan", "meter", "currency")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "meter", "currency"], name="one_overage_price_per_plan_meter_currency"
+            )
+        ]
+        verbose_name = "overage price"
+
+    def __str__(self) -> str:
+        return (
+            f"{self.plan} {OverageMeter(self.meter).label} {self.amount / 100:.2f} {self.currency} "
+            f"per {self.package_size:,}"
+        )
 
 
 class AddOn(models.Model):
@@ -312,7 +349,11 @@ class InvoiceNumberSequence(models.Model):
 
 
 class Invoice(models.Model):
-    """Amounts in minor units of `currency`; `total = subtotal + tax`."""
+    """Amounts in minor units of `currency`; `total = subtotal + tax`.
+
+    The buyer's and seller's details and the tax decision are copied at issue (`billing.tax`), so a
+    later change of the billing profile, a tax rate or the seller never rewrites an issued invoice.
+    """
 
     number = models.CharField(max_length=32, unique=True)
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="invoices")
@@ -326,6 +367,19 @@ class Invoice(models.Model):
     issued_at = models.DateTimeField()
     due_at = models.DateTimeField()
     paid_at = models.DateTimeField(null=True, blank=True)
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=2, default=0, help_text="Percent.")
+    tax_name = models.CharField(max_length=32, blank=True)
+    tax_note = models.CharField(max_length=255, blank=True, help_text="e.g. the reverse-charge statement.")
+    buyer_name = models.CharField(max_length=200, blank=True)
+    buyer_address = models.TextField(blank=True)
+    buyer_country = models.CharField(max_length=2, blank=True)
+    buyer_tax_id = models.CharField(max_length=32, blank=True)
+    seller_details = models.TextField(blank=True)
+    next_payment_attempt_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the card on file is charged next (automatic collection, then the retry schedule).",
+    )
 
     class Meta:
         ordering = ("-issued_at", "-id")
@@ -359,6 +413,10 @@ class Payment(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="payments")
     amount = models.IntegerField()
     status = models.CharField(max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.PENDING)
+    method = models.CharField(
+        max_length=64, blank=True, help_text='e.g. "Visa •••• 4242", or empty when staff recorded it.'
+    )
+    failure_reason = models.CharField(max_length=32, blank=True, help_text="e.g. card_declined, expired_card.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -385,3 +443,115 @@ class TrialReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subscription.tenant}: {self.days_before} days before {self.trial_ends_at:%Y-%m-%d}"
+
+
+class OverageRecord(models.Model):
+    """Usage beyond a limit, reported by the usage meters; billed on the next renewal invoice.
+
+    `identifier` is the reporter's idempotency key: a second record with the same one is ignored.
+    """
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="overage_records")
+    meter = models.CharField(max_length=16, choices=OverageMeter.choices)
+    quantity = models.PositiveBigIntegerField()
+    identifier = models.CharField(max_length=100)
+    timestamp = models.DateTimeField(help_text="When the usage happened.")
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.SET_NULL, null=True, blank=True, related_name="overage_records"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("tenant", "timestamp", "id")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "identifier"], name="one_overage_record_per_identifier")
+        ]
+        indexes = [models.Index(fields=["tenant", "invoice", "timestamp"], name="overage_unbilled_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant} {self.quantity:,} {OverageMeter(self.meter).label} at {self.timestamp:%Y-%m-%d %H:%M}"
+
+
+class CardBrand(models.TextChoices):
+    VISA = "visa", "Visa"
+    MASTERCARD = "mastercard", "Mastercard"
+    AMEX = "amex", "American Express"
+    DISCOVER = "discover", "Discover"
+    UNKNOWN = "unknown", "Card"
+
+
+class PaymentMethod(models.Model):
+    """The local backend's card on file: brand, last four digits and expiry. The number is never stored.
+
+    `decline_code` says how charges of a test card that always fails end (Stripe's test-card
+    semantics, derived from the number when it was entered); empty: charges succeed while the card
+    has not expired.
+    """
+
+    tenant = models.OneToOneField("tenants.Tenant", on_delete=models.CASCADE, related_name="payment_method")
+    brand = models.CharField(max_length=16, choices=CardBrand.choices)
+    last4 = models.CharField(max_length=4)
+    exp_month = models.PositiveSmallIntegerField()
+    exp_year = models.PositiveSmallIntegerField()
+    decline_code = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("tenant",)
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return f"{CardBrand(self.brand).label} •••• {self.last4}"
+
+    @property
+    def expiry(self) -> str:
+        return f"{self.exp_month:02d}/{self.exp_year}"
+
+
+class DunningNotice(models.TextChoices):
+    PAYMENT_FAILED = "payment_failed", "Payment failed"
+    SUSPENDED = "suspended", "Workspace suspended"
+    PAYMENT_RECOVERED = "payment_recovered", "Payment received after a failure"
+
+
+def validate_country_code(value: str) -> None:
+    if len(value) != 2 or not value.isascii() or not value.isalpha() or not value.isupper():
+        raise ValidationError("Use the two-letter ISO 3166 country code in capitals, e.g. SA, DE or US.")
+
+
+class TaxRate(models.Model):
+    """The tax charged to buyers in one country (staff-editable); see `billing.tax` for the rule."""
+
+    country = models.CharField(max_length=2, unique=True, validators=[validate_country_code])
+    name = models.CharField(max_length=32, help_text='Shown on invoices, e.g. "VAT".')
+    rate = models.DecimalField(
+        max_digits=5, decimal_places=2, validators=[MinValueValidator(0)], help_text="Percent, e.g. 15.00."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("country",)
+
+    def __str__(self) -> str:
+        return f"{self.country} {self.name} {self.rate} %"
+
+
+class BillingProfile(models.Model):
+    """Who a workspace's invoices are addressed to, and what decides their tax."""
+
+    tenant = models.OneToOneField("tenants.Tenant", on_delete=models.CASCADE, related_name="billing_profile")
+    legal_name = models.CharField(max_length=200)
+    address = models.TextField(max_length=500)
+    country = models.CharField(max_length=2, validators=[validate_country_code])
+    tax_id = models.CharField(max_length=32, blank=True, help_text="VAT or tax registration number, if any.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("tenant",)
+
+    def __str__(self) -> str:
+        return f"{self.legal_name} ({self.country})"

@@ -28,12 +28,13 @@ class BillingEvent:
 
 
 def billing_event_emit(event: str, *, tenant: Tenant, invoice: Invoice) -> None:
-    """The single place a billing event leaves this app (called after commit).
+    """The single place a billing event leaves this app (called after commit): logged, and
+    published as an outgoing webhook event of the same type (docs/webhooks.md)."""
+    from webhooks.events import webhook_event_publish  # webhooks imports billing's entitlements
 
-    Today it only logs. Outgoing webhooks (issue 6) hook in here with the payload below.
-    """
     payload = {"invoice": invoice.number, "total": invoice.total, "currency": invoice.currency}
     logger.info("billing event %s tenant=%s %s", event, tenant.slug, payload)
+    webhook_event_publish(tenant=tenant, event_type=event, data=payload)
 
 
 def tenant_status_sync(*, tenant: Tenant, to_status: str, actor: Actor, reason: str) -> None:
@@ -70,20 +71,34 @@ def subscription_mark_past_due(
 
 
 @on_public_schema
-def invoice_record_payment(*, invoice: Invoice, succeeded: bool, actor: Actor) -> Payment:
-    """Record a payment of an open invoice's total.
+def invoice_record_payment(
+    *, invoice: Invoice, succeeded: bool, actor: Actor, method: str = "", failure_reason: str = ""
+) -> Payment:
+    """Record a payment of an open invoice's total (`method`: e.g. the card's label; empty when staff
+    record it; `failure_reason`: e.g. `card_declined`).
 
     Succeeded: the invoice is paid and a trialing or past-due subscription becomes active at
     once (its tenant too, from past_due or suspended). Failed: the invoice stays open and the
-    subscription becomes past_due (its tenant too). Raises `Conflict` unless the invoice is open.
+    subscription becomes past_due (its tenant too), and its next retry is scheduled
+    (`billing.dunning`). Either way the dunning emails are queued. Raises `Conflict` unless the
+    invoice is open.
     """
+    from billing.dunning import dunning_payment_recorded
+
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().select_related("tenant").get(pk=invoice.pk)
         if invoice.status != InvoiceStatus.OPEN:
             raise Conflict(f"Invoice {invoice.number} is {invoice.status}; only an open invoice can be paid.")
         status = PaymentStatus.SUCCEEDED if succeeded else PaymentStatus.FAILED
-        payment = Payment.objects.create(invoice=invoice, amount=invoice.total, status=status)
+        payment = Payment.objects.create(
+            invoice=invoice,
+            amount=invoice.total,
+            status=status,
+            method=method,
+            failure_reason="" if succeeded else failure_reason,
+        )
         subscription = Subscription.objects.select_for_update().filter(tenant_id=invoice.tenant_id).first()
+        was_past_due = subscription is not None and subscription.status == SubscriptionStatus.PAST_DUE
         if succeeded:
             invoice.status, invoice.paid_at = InvoiceStatus.PAID, timezone.now()
             invoice.save(update_fields=["status", "paid_at"])
@@ -91,12 +106,18 @@ def invoice_record_payment(*, invoice: Invoice, succeeded: bool, actor: Actor) -
                 _subscription_paid(subscription, actor=actor)
         elif subscription is not None:
             subscription_mark_past_due(subscription=subscription, actor=actor, reason="payment failed")
+        dunning_payment_recorded(invoice=invoice, payment=payment, was_past_due=was_past_due)
+        data: dict[str, object] = {"invoice": invoice.number, "amount": invoice.total, "currency": invoice.currency}
+        if method:
+            data["method"] = method
+        if payment.failure_reason:
+            data["failure_reason"] = payment.failure_reason
         audit_record_platform_and_tenant(
             tenant=invoice.tenant,
             action="billing.payment_succeeded" if succeeded else "billing.payment_failed",
             actor=actor,
             target=invoice,
-            data={"invoice": invoice.number, "amount": invoice.total, "currency": invoice.currency},
+            data=data,
         )
         event = BillingEvent.PAYMENT_SUCCEEDED if succeeded else BillingEvent.PAYMENT_FAILED
         tenant = invoice.tenant

@@ -10,8 +10,10 @@ from django.db.models import QuerySet
 from billing.models import (
     AddOn,
     BillingCycle,
+    BillingProfile,
     Currency,
     Invoice,
+    PaymentMethod,
     Plan,
     Subscription,
     TenantAddOn,
@@ -85,3 +87,13 @@ def subscription_of_tenant(*, tenant: Tenant) -> Subscription | None:
 def invoice_list_of_tenant(*, tenant: Tenant) -> QuerySet[Invoice]:
     """The tenant's invoices, newest first, with their lines prefetched."""
     return Invoice.objects.filter(tenant_id=tenant.pk).prefetch_related("lines")
+
+
+def payment_method_of_tenant(*, tenant: Tenant) -> PaymentMethod | None:
+    """The tenant's card on file (local backend), or None."""
+    return PaymentMethod.objects.filter(tenant_id=tenant.pk).first()
+
+
+def billing_profile_of_tenant(*, tenant: Tenant) -> BillingProfile | None:
+    """Who the tenant's invoices are addressed to (None until it saves its details)."""
+    return BillingProfile.objects.filter(tenant_id=tenant.pk).first()

@@ -14,7 +14,15 @@ from django.db import transaction
 
 from audit.services import Actor, audit_record, audit_record_platform_and_tenant
 from billing.entitlements import entitlements_forget
-from billing.models import AddOn, AddOnPrice, Plan, PlanPrice, TenantAddOn, TenantEntitlementOverride
+from billing.models import (
+    AddOn,
+    AddOnPrice,
+    Plan,
+    PlanOveragePrice,
+    PlanPrice,
+    TenantAddOn,
+    TenantEntitlementOverride,
+)
 from billing.selectors import tenant_ids_holding_add_on, tenant_ids_on_plan
 from config.errors import ValidationFailed
 
@@ -34,6 +42,11 @@ def _validated(row: Any, *, exclude: list[str] | None = None) -> None:
         errors = {field: list(messages) for field, messages in error.message_dict.items()}
         first = next(iter(errors.values()))[0]
         raise ValidationFailed(first, errors=errors) from None
+
+
+def validated_or_raise(row: Any, *, exclude: list[str] | None = None) -> None:
+    """A model row's `full_clean()`, raising `ValidationFailed` (for services in other billing modules)."""
+    _validated(row, exclude=exclude)
 
 
 def _changes(before: Any, after: Any, fields: tuple[str, ...]) -> dict[str, list[Any]]:
@@ -71,27 +84,34 @@ def add_on_save(*, add_on: AddOn, actor: Actor) -> AddOn:
     return add_on
 
 
-def _price_owner(price: PlanPrice | AddOnPrice) -> Plan | AddOn:
-    return price.plan if isinstance(price, PlanPrice) else price.add_on
+CatalogPrice = PlanPrice | AddOnPrice | PlanOveragePrice
 
 
-def catalog_price_save(*, price: PlanPrice | AddOnPrice, actor: Actor) -> PlanPrice | AddOnPrice:
-    """Create or change a plan's or an add-on's price. Prices do not affect entitlements."""
+def _price_owner(price: CatalogPrice) -> Plan | AddOn:
+    return price.add_on if isinstance(price, AddOnPrice) else price.plan
+
+
+def catalog_price_save(*, price: CatalogPrice, actor: Actor) -> CatalogPrice:
+    """Create or change a plan's, an add-on's or a plan's overage price. Prices do not affect entitlements."""
     _validated(price)
-    before = type(price).objects.filter(pk=price.pk).values_list("amount", flat=True).first() if price.pk else None
+    before = type(price).objects.filter(pk=price.pk).first() if price.pk else None
     with transaction.atomic():
         price.save()
-        if before != price.amount:
+        if before is None or (before.amount, str(before)) != (price.amount, str(price)):
             audit_record(
                 action="billing.price_set",
                 actor=actor,
                 target=_price_owner(price),
-                data={"price": str(price), "amount": [before, price.amount], "currency": price.currency},
+                data={
+                    "price": str(price),
+                    "amount": [before.amount if before else None, price.amount],
+                    "currency": price.currency,
+                },
             )
     return price
 
 
-def catalog_price_delete(*, price: PlanPrice | AddOnPrice, actor: Actor) -> None:
+def catalog_price_delete(*, price: CatalogPrice, actor: Actor) -> None:
     with transaction.atomic():
         audit_record(
             action="billing.price_deleted",

@@ -7,6 +7,7 @@ audited in public (with `tenant_slug`) and in the tenant's own trail. Plan chang
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -53,6 +54,37 @@ def _audit(subscription: Subscription, *, action: str, actor: Actor, data: dict[
     audit_record_platform_and_tenant(
         tenant=subscription.tenant, action=action, actor=actor, target=subscription, data=data
     )
+    subscription_webhook_publish_on_commit(subscription=subscription, action=action)
+
+
+# Audited subscription changes → the outgoing webhook event announcing them (docs/webhooks.md).
+_WEBHOOK_EVENT_OF_ACTION = {
+    "billing.trial_started": "subscription.created",
+    "billing.subscription_started": "subscription.created",
+    "billing.subscription_upgraded": "subscription.upgraded",
+    "billing.cancel_scheduled": "subscription.cancelled",
+}
+
+
+def subscription_webhook_publish_on_commit(*, subscription: Subscription, action: str) -> None:
+    """Publish `subscription.*` for an audited change once the transaction commits (any other
+    audited change is `subscription.updated`), with the subscription as audited."""
+    from webhooks.events import webhook_event_publish  # webhooks imports billing's entitlements
+
+    event_type = _WEBHOOK_EVENT_OF_ACTION.get(action, "subscription.updated")
+    data = {
+        "change": action.removeprefix("billing."),
+        "subscription": {
+            "plan": subscription.plan.code,
+            "status": subscription.status,
+            "billing_cycle": subscription.billing_cycle,
+            "current_period_end": subscription.current_period_end,
+            "trial_ends_at": subscription.trial_ends_at,
+            "cancel_at_period_end": subscription.cancel_at_period_end,
+        },
+    }
+    tenant = subscription.tenant
+    transaction.on_commit(lambda: webhook_event_publish(tenant=tenant, event_type=event_type, data=data), robust=True)
 
 
 def subscription_tenant_plan_follow(*, tenant: Tenant, plan: Plan, actor: Actor) -> None:
@@ -284,8 +316,11 @@ def period_end_for(*, start: datetime, billing_cycle: str) -> datetime:
     return months_after(start, CYCLE_MONTHS[billing_cycle])
 
 
-def invoice_for_period(*, subscription: Subscription, start: datetime) -> Invoice:
-    """Issue the open invoice of the period of `subscription` (its plan, cycle, currency) from `start`."""
+def invoice_for_period(
+    *, subscription: Subscription, start: datetime, extra_lines: Sequence[InvoiceLineSpec] = ()
+) -> Invoice:
+    """Issue the open invoice of the period of `subscription` (its plan, cycle, currency) from `start`,
+    with `extra_lines` (e.g. the overage of the period that ended) after the plan's line."""
     price = _price(plan=subscription.plan, billing_cycle=subscription.billing_cycle, currency=subscription.currency)
     end = period_end_for(start=start, billing_cycle=subscription.billing_cycle)
     line = InvoiceLineSpec(
@@ -294,7 +329,11 @@ def invoice_for_period(*, subscription: Subscription, start: datetime) -> Invoic
         price.amount,
     )
     return invoice_create(
-        tenant=subscription.tenant, currency=subscription.currency, lines=[line], period_start=start, period_end=end
+        tenant=subscription.tenant,
+        currency=subscription.currency,
+        lines=[line, *extra_lines],
+        period_start=start,
+        period_end=end,
     )
 
 

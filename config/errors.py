@@ -19,6 +19,7 @@ class ErrorCode(NamedTuple):
 ERROR_CODES: dict[str, ErrorCode] = {
     "validation_error": ErrorCode(400, "The submitted data (body, query parameter or header) is not valid."),
     "malformed_request": ErrorCode(400, "The request body is not valid JSON."),
+    "webhook_target_refused": ErrorCode(400, "The webhook URL is not https or does not resolve to public addresses."),
     "application_error": ErrorCode(400, "An application error without a more specific code."),
     "not_authenticated": ErrorCode(401, "No credentials were sent."),
     "malformed_credentials": ErrorCode(401, "The Authorization header or the key is not in the expected format."),
@@ -43,11 +44,16 @@ ERROR_CODES: dict[str, ErrorCode] = {
     "conflict": ErrorCode(409, "The request conflicts with the current state of the resource."),
     "invalid_transition": ErrorCode(409, "A status change that the state machine does not allow."),
     "downgrade_blocked": ErrorCode(409, "Current usage exceeds the target plan's limits: reduce it first."),
+    "file_too_large": ErrorCode(413, "An uploaded file is larger than the limit (`max_bytes`)."),
+    "payment_declined": ErrorCode(402, "The payment provider declined the payment (e.g. the card was refused)."),
     "unsupported_media_type": ErrorCode(415, "The request body is not application/json."),
     "idempotency_key_reused": ErrorCode(422, "The Idempotency-Key was already used with a different request."),
     "rate_limited": ErrorCode(429, "Too many requests: wait for Retry-After seconds."),
+    "quota_exceeded": ErrorCode(429, "A monthly quota of the plan is used up; it resets at reset_at."),
+    "webhook_signature_invalid": ErrorCode(400, "A payment-provider webhook with an invalid signature or timestamp."),
     "internal_error": ErrorCode(500, "An unexpected error on the server; quote the request_id to support."),
     "no_tenant_active": ErrorCode(500, "A server bug (workspace data touched outside a workspace): as internal_error."),
+    "payment_provider_error": ErrorCode(502, "The payment provider (Stripe) failed or was unreachable; try again."),
 }
 
 
@@ -126,6 +132,15 @@ class RateLimited(ApplicationError):
     title = "Too many requests."
 
 
+class QuotaExceeded(ApplicationError):
+    """`extra`: `meter`, `limit` (e.g. `api_calls_per_month`), `allowed`, `current_usage`,
+    `reset_at` (ISO 8601) and `retry_after` (seconds until then)."""
+
+    code = "quota_exceeded"
+    status = 429
+    title = "A monthly quota is used up."
+
+
 class IdempotencyKeyReused(ApplicationError):
     code = "idempotency_key_reused"
     status = 422
@@ -164,3 +179,41 @@ class DowngradeBlocked(Conflict):
 
     code = "downgrade_blocked"
     title = "Current usage exceeds the target plan's limits."
+
+
+class FileTooLarge(ApplicationError):
+    """`extra`: `max_bytes` (the limit) and `size` (the file's size in bytes, when known)."""
+
+    code = "file_too_large"
+    status = 413
+    title = "The file is too large."
+
+
+class PaymentDeclined(ApplicationError):
+    code = "payment_declined"
+    status = 402
+    title = "The payment was declined."
+
+
+class PaymentProviderError(ApplicationError):
+    """`extra`: `stripe_request_id` (for support) when Stripe answered at all."""
+
+    code = "payment_provider_error"
+    status = 502
+    title = "The payment provider could not complete the request."
+
+
+class WebhookSignatureInvalid(ApplicationError):
+    code = "webhook_signature_invalid"
+    status = 400
+    title = "The webhook signature is not valid."
+
+
+class WebhookTargetRefused(ValidationFailed):
+    """A webhook endpoint URL refused by the SSRF policy (docs/webhooks.md); `errors` names `url`."""
+
+    code = "webhook_target_refused"
+    title = "The webhook URL is not allowed."
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, errors={"url": [detail]})

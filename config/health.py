@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import caches
@@ -11,6 +12,10 @@ from django.http import HttpRequest, JsonResponse
 from kombu import Connection
 
 logger = logging.getLogger(__name__)
+
+
+class ReadinessProblem(Exception):
+    """A failed check whose message is safe and useful to show on /readyz (no secrets, no internals)."""
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -46,13 +51,26 @@ CHECKS = {
 }
 
 
+def _checks() -> dict[str, Callable[[], None]]:
+    checks = dict(CHECKS)
+    if settings.BILLING_BACKEND == "stripe":
+        from stripe_billing.health import stripe_readiness_check
+
+        checks["stripe"] = stripe_readiness_check
+    return checks
+
+
 def readyz(request: HttpRequest) -> JsonResponse:
-    """200 when every dependency answers, else 503 naming what failed (no error details leak)."""
+    """200 when every dependency answers, else 503 naming what failed (no error details leak,
+    except a `ReadinessProblem`'s message, written to be shown, e.g. "STRIPE_SECRET_KEY is not set.")."""
     results = {}
-    for name, check in CHECKS.items():
+    for name, check in _checks().items():
         try:
             check()
             results[name] = "ok"
+        except ReadinessProblem as problem:
+            logger.error("readiness check failed: %s: %s", name, problem)
+            results[name] = f"unavailable: {problem}"
         except Exception:
             logger.exception("readiness check failed: %s", name)
             results[name] = "unavailable"

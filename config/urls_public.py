@@ -11,6 +11,7 @@ urlpatterns = [
     *common_urlpatterns,
     path("admin/", admin.site.urls),
     path("metrics", metrics, name="metrics"),
+    path("stripe/", include("stripe_billing.urls")),
     re_path(r"^api/v1/", api_key_required),
     *api_fallback_urlpatterns,
     path("", include("portal.urls_public")),

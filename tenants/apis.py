@@ -81,6 +81,8 @@ class TenantDetailApi(TenantApi):
                     "limits": {
                         "agents": 35,
                         "api_calls_per_month": 100000,
+                        "chat_messages_per_month": 20000,
+                        "tokens_per_month": 20000000,
                         "team_members": 50,
                         "knowledge_storage_bytes": 10737418240,
                         "requests_per_minute": 300,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import transaction
 
 from audit.services import Actor
 from billing.models import Invoice, Payment, Plan, Subscription
+from billing.overage import overage_record
 from billing.payments import invoice_record_payment
 from billing.selectors import subscription_of_tenant
 from billing.subscriptions import (
@@ -15,6 +18,7 @@ from billing.subscriptions import (
     subscription_downgrade,
     subscription_price_per_month,
     subscription_reactivate,
+    subscription_scheduled_change_undo,
     subscription_start_paid,
     subscription_start_trial,
     subscription_upgrade,
@@ -24,6 +28,8 @@ from tenants.models import Tenant
 
 
 class LocalBillingBackend:
+    has_hosted_checkout = False
+
     def start_trial(self, *, tenant: Tenant, actor: Actor) -> Subscription:
         return subscription_start_trial(tenant=tenant, actor=actor)
 
@@ -64,3 +70,23 @@ class LocalBillingBackend:
 
     def record_payment(self, *, invoice: Invoice, succeeded: bool, actor: Actor) -> Payment:
         return invoice_record_payment(invoice=invoice, succeeded=succeeded, actor=actor)
+
+    def undo_scheduled_change(self, *, tenant: Tenant, actor: Actor) -> Subscription:
+        return subscription_scheduled_change_undo(tenant=tenant, actor=actor)
+
+    def report_metered_usage(
+        self, *, tenant: Tenant, meter: str, quantity: int, identifier: str, timestamp: datetime
+    ) -> None:
+        """Recorded here and billed on the renewal invoice (billing/overage.py)."""
+        overage_record(tenant=tenant, meter=meter, quantity=quantity, identifier=identifier, timestamp=timestamp)
+
+    def checkout_url(
+        self, *, tenant: Tenant, plan: Plan, billing_cycle: str, success_url: str, cancel_url: str, actor: Actor
+    ) -> str:
+        raise Conflict("The local billing backend has no hosted checkout.")
+
+    def checkout_needed(self, *, tenant: Tenant) -> bool:
+        return False
+
+    def payment_method_url(self, *, tenant: Tenant, return_url: str) -> str:
+        raise Conflict("The local billing backend has no hosted payment pages.")

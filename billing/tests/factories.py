@@ -25,6 +25,8 @@ class PlanFactory(factory.Factory):
         lambda: {
             "agents": 1,
             "api_calls_per_month": 1_000,
+            "chat_messages_per_month": 100,
+            "tokens_per_month": 100_000,
             "team_members": 1,
             "knowledge_storage_bytes": 1_000,
             "requests_per_minute": 10,

@@ -37,7 +37,7 @@ def _form_data(response) -> dict[str, Any]:  # type: ignore[no-untyped-def]
             value = form[name].value()
             if value is True:
                 value = "on"
-            if value not in (False, None):
+            if value is not None and value is not False:  # `0` (an empty inline's TOTAL_FORMS) is kept
                 data[form.add_prefix(name)] = value
         return data
 

@@ -15,7 +15,7 @@ from config.errors import ValidationFailed
 
 def test_billing_backend_is_local_by_default_and_refuses_an_unknown_one(settings):
     assert isinstance(billing_backend(), LocalBillingBackend)
-    settings.BILLING_BACKEND = "stripe"
+    settings.BILLING_BACKEND = "paypal"
     with pytest.raises(ImproperlyConfigured, match="not available"):
         billing_backend()
 

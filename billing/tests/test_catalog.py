@@ -22,6 +22,8 @@ ISSUE_TABLE: dict[str, dict[str, Any]] = {
         "limits": {
             "agents": 5,
             "api_calls_per_month": 10_000,
+            "chat_messages_per_month": 2_000,
+            "tokens_per_month": 2_000_000,
             "team_members": 5,
             "knowledge_storage_bytes": 1 * GB,
             "requests_per_minute": 60,
@@ -35,6 +37,8 @@ ISSUE_TABLE: dict[str, dict[str, Any]] = {
         "limits": {
             "agents": 25,
             "api_calls_per_month": 100_000,
+            "chat_messages_per_month": 20_000,
+            "tokens_per_month": 20_000_000,
             "team_members": 50,
             "knowledge_storage_bytes": 10 * GB,
             "requests_per_minute": 300,
@@ -49,6 +53,8 @@ ISSUE_TABLE: dict[str, dict[str, Any]] = {
         "limits": {
             "agents": None,
             "api_calls_per_month": None,
+            "chat_messages_per_month": None,
+            "tokens_per_month": None,
             "team_members": None,
             "knowledge_storage_bytes": 100 * GB,
             "requests_per_minute": 1_000,

@@ -5,10 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-import time_machine
 from django.core import mail
 
-from billing import tasks
 from billing.models import InvoiceStatus, Plan, Subscription, SubscriptionStatus, TrialReminder
 from billing.payments import invoice_record_payment
 from billing.selectors import invoice_list_of_tenant, subscription_of_tenant
@@ -20,20 +18,6 @@ from billing.subscriptions import (
 )
 from billing.tests.factories import TESTS
 from tenants.models import Tenant, TenantStatus
-
-
-@pytest.fixture
-def run_beat(monkeypatch):
-    """Run the hourly beat task at a moment, its per-tenant fan-out inline (as a worker would)."""
-    monkeypatch.setattr(
-        tasks.billing_subscription_advance_task, "delay", lambda **kw: tasks.billing_subscription_advance_task(**kw)
-    )
-
-    def run(at):
-        with time_machine.travel(at, tick=False):
-            return tasks.billing_lifecycle_due_task()
-
-    return run
 
 
 def _status(tenant: Tenant) -> tuple[str, str]:

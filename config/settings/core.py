@@ -32,6 +32,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "api.request_id.RequestIdMiddleware",
     "tenants.middleware.TenantRoutingMiddleware",
+    "usage.api_calls.ApiCallMeteringMiddleware",
     "api.routing.PublicHostApiRoutingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -60,6 +61,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "portal.context_processors.portal",
+                "notifications.context_processors.notifications",
             ],
         },
     }

@@ -20,4 +20,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.billing_lifecycle_due_task",
         "schedule": 3600.0,
     },
+    "stripe-webhook-events-sweep": {
+        "task": "stripe_billing.tasks.stripe_webhook_events_sweep_task",
+        "schedule": 300.0,
+    },
+    "usage-rollup": {
+        "task": "usage.tasks.usage_rollup_dispatch_task",
+        "schedule": 30.0,
+    },
+    "webhooks-sweep": {
+        "task": "webhooks.tasks.webhook_deliveries_sweep_task",
+        "schedule": 60.0,
+    },
+    "usage-alert-emails-sweep": {
+        "task": "alerts.tasks.usage_alert_emails_sweep_task",
+        "schedule": 3600.0,
+    },
 }

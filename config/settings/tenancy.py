@@ -8,7 +8,9 @@ SHARED_ONLY_APPS = [
     "tenants",
     "billing",
     "apikeys",
+    "metering",
     "djstripe",
+    "stripe_billing",
     "config.apps.AgentryAdminConfig",
 ]
 
@@ -34,6 +36,10 @@ TENANT_ONLY_APPS = [
     "agents",
     "branding",
     "usage",
+    "webhooks",
+    "notifications",
+    "alerts",
+    "knowledge",
 ]
 
 THIRD_PARTY_STATELESS_APPS = [

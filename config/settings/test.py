@@ -15,6 +15,7 @@ STORAGES = {
 CACHES["default"]["LOCATION"] = env("TEST_CACHE_URL", default="redis://127.0.0.1:6379/14")
 CACHES["routing"]["LOCATION"] = CACHES["default"]["LOCATION"]
 RATE_LIMIT_REDIS_URL = CACHES["default"]["LOCATION"]
+USAGE_REDIS_URL = CACHES["default"]["LOCATION"]
 CELERY_BROKER_URL = env("TEST_CELERY_BROKER_URL", default="redis://127.0.0.1:6379/15")
 CELERY_RESULT_BACKEND = CELERY_BROKER_URL
 ACCOUNT_RATE_LIMITS = False  # type: ignore[assignment]  # allauth: False disables every limit

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -21,7 +22,14 @@ from audit.services import Actor
 from billing.backends import billing_backend
 from billing.entitlements import entitlements_for
 from billing.models import Limit, Plan, PlanPrice, Subscription, SubscriptionStatus
-from billing.selectors import invoice_list_of_tenant, plan_get, plan_list_public, subscription_of_tenant
+from billing.selectors import (
+    billing_profile_of_tenant,
+    invoice_list_of_tenant,
+    payment_method_of_tenant,
+    plan_get,
+    plan_list_public,
+    subscription_of_tenant,
+)
 from billing.subscriptions import (
     subscription_downgrade_check,
     subscription_proration_preview,
@@ -30,6 +38,7 @@ from billing.subscriptions import (
 from config.errors import ApplicationError, DowngradeBlocked
 from portal.access import permission_required
 from portal.errors import message_service_error
+from portal.views.billing_hosted import checkout_redirect, hosted_billing_context
 from tenants.context import TenantHttpRequest
 
 
@@ -89,9 +98,24 @@ def billing(request: TenantHttpRequest) -> HttpResponse:
         "usage": usage,
         "options": _plan_options(subscription),
         "invoices": invoice_list_of_tenant(tenant=request.tenant),
-        "can_manage": role_has(request.user.role, Permission.MANAGE_BILLING),
+        "profile": billing_profile_of_tenant(tenant=request.tenant),
+        **_card_context(request),
+        **hosted_billing_context(request.tenant),
     }
     return render(request, "portal/billing.html", context)
+
+
+def _card_context(request: TenantHttpRequest) -> dict[str, object]:
+    """The card on file (local backend only) and whether this person may pay with it."""
+    can_manage = role_has(request.user.role, Permission.MANAGE_BILLING)
+    cards_supported = settings.BILLING_BACKEND == "local"
+    card = payment_method_of_tenant(tenant=request.tenant) if cards_supported else None
+    return {
+        "can_manage": can_manage,
+        "cards_supported": cards_supported,
+        "card": card,
+        "can_pay": can_manage and card is not None,
+    }
 
 
 @require_http_methods(["GET", "POST"])
@@ -104,8 +128,11 @@ def billing_change(request: TenantHttpRequest, plan_code: str) -> HttpResponse:
     if option is None or plan is None or option.change not in ("upgrade", "downgrade"):
         raise Http404
     if request.method == "POST":
+        backend = billing_backend()
+        if backend.has_hosted_checkout and backend.checkout_needed(tenant=request.tenant):
+            return checkout_redirect(request, backend, plan)  # no provider subscription to change yet
         try:
-            billing_backend().change_plan(
+            backend.change_plan(
                 tenant=request.tenant,
                 plan=plan,
                 billing_cycle=subscription.billing_cycle,
@@ -181,4 +208,5 @@ def billing_invoice(request: TenantHttpRequest, number: str) -> HttpResponse:
     invoice = invoice_list_of_tenant(tenant=request.tenant).filter(number=number).first()
     if invoice is None:
         raise Http404
-    return render(request, "portal/billing_invoice.html", {"invoice": invoice, "tenant": request.tenant})
+    context = {"invoice": invoice, "tenant": request.tenant, **_card_context(request)}
+    return render(request, "portal/billing_invoice.html", context)

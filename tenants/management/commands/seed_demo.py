@@ -10,6 +10,8 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Role, User
 from accounts.services import user_create
+from agents.org_services import department_create, team_create
+from agents.services import agent_create, agent_update
 from audit.services import Actor
 from billing.backends import billing_backend
 from billing.models import InvoiceStatus
@@ -42,6 +44,48 @@ DEMO_TENANTS: list[dict[str, Any]] = [
 ]
 
 
+# A small organisation per demo tenant: (department, team, [(name, type, job title, status, manager)]).
+DEMO_AGENTS: dict[str, list[tuple[str, str, list[tuple[str, str, str, str, str]]]]] = {
+    "acme": [
+        (
+            "Customer Service",
+            "Tier 1",
+            [
+                ("Support Lead", "manager", "Head of support", "active", ""),
+                ("Ava", "support", "Tier 1 support", "active", "Support Lead"),
+                ("Omar", "support", "Arabic-speaking support", "paused", "Support Lead"),
+            ],
+        ),
+        ("Sales", "Inbound", [("Sam", "sales", "Inbound sales", "draft", "")]),
+    ],
+    "globex": [("Operations", "Dispatch", [("Dispatch Assistant", "assistant", "Shipment updates", "active", "")])],
+}
+
+
+def _seed_agents(slug: str) -> None:
+    """Runs in the tenant's schema, through the services (audited, limits checked)."""
+    actor = Actor.system("seed_demo")
+    ids: dict[str, str] = {}
+    for department_name, team_name, agents in DEMO_AGENTS.get(slug, []):
+        department = department_create(name=department_name, actor=actor)
+        team = team_create(name=team_name, department_id=department.pk, actor=actor)
+        for name, agent_type, job_title, status, manager in agents:
+            agent = agent_create(
+                name=name,
+                type=agent_type,
+                job_title=job_title,
+                status="active" if status == "paused" else status,
+                team_id=team.pk,
+                manager_id=ids.get(manager),
+                languages=["en", "ar"] if "Arabic" in job_title else ["en"],
+                tools=["knowledge_search", "lead_capture"],
+                actor=actor,
+            )
+            if status == "paused":
+                agent_update(agent=agent, actor=actor, changes={"status": "paused"})
+            ids[name] = agent.pk
+
+
 class Command(BaseCommand):
     help = "Create the staff superuser and the demo tenants (acme, globex) if they do not exist."
 
@@ -63,6 +107,7 @@ class Command(BaseCommand):
         with schema_context(provisioned.tenant.schema_name):
             for email, role in team:
                 user_create(email=email, password=DEMO_PASSWORD, role=role, email_verified=True)
+            _seed_agents(spec["slug"])
         for invoice in invoice_list_of_tenant(tenant=provisioned.tenant).filter(status=InvoiceStatus.OPEN):
             billing_backend().record_payment(invoice=invoice, succeeded=True, actor=Actor.system("seed_demo"))
         self.stdout.write(f"tenant {spec['slug']} created ({spec['plan_code']}, {spec['status']})")

@@ -1,0 +1,191 @@
+"""Usage in Redis: the per-tenant event stream, idempotency keys and live counters, each change
+one atomic Lua script (one round trip).
+
+Keys (the schema in braces is a Redis Cluster hash tag, so one tenant's keys share a slot):
+
+    usage:{<schema>}:events                  stream of events not yet rolled up
+    usage:{<schema>}:seen:<idempotency id>   "q" quota consumed, "r" recorded, "o" merged from the outbox
+    usage:{<schema>}:count:<meter>:<YYYY-MM> units used this month (counters)
+    usage:{<schema>}:gauge:<meter>           the latest level (gauges)
+    usage:dirty                              set of schemas whose stream has entries
+
+Every key of a tenant carries its schema, so one tenant's events, counters and ids can never
+be read or deduplicated against another's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from typing import cast
+
+import redis
+from django.conf import settings
+
+DIRTY_KEY = "usage:dirty"
+# Counters outlive their month so late events and the portal's previous-month view still find them.
+COUNTER_TTL_SECONDS = 70 * 86400
+
+# KEYS: seen, stream, counter-or-gauge, dirty. ARGV: dedupe ttl, schema, is_gauge, quantity,
+# counter ttl, then the stream entry's field/value pairs. Returns 1 recorded, 0 duplicate.
+RECORD_SCRIPT = """
+local prev = redis.call('GET', KEYS[1])
+if prev and prev ~= 'q' then return 0 end
+redis.call('SET', KEYS[1], 'r', 'EX', ARGV[1])
+local quantity = tonumber(ARGV[4])
+if ARGV[3] == '1' then
+  redis.call('SET', KEYS[3], quantity)
+elseif not prev then
+  if redis.call('INCRBY', KEYS[3], quantity) == quantity then redis.call('EXPIRE', KEYS[3], ARGV[5]) end
+end
+redis.call('XADD', KEYS[2], '*', unpack(ARGV, 6))
+redis.call('SADD', KEYS[4], ARGV[2])
+return 1
+"""
+
+# KEYS: seen, counter. ARGV: quantity, limit (-1: do not enforce), dedupe ttl, counter ttl, seed
+# ("" when unknown). Returns {status, used}: 1 consumed (or already consumed under this id),
+# 0 refused, -1 the counter is missing and no seed was given.
+CONSUME_SCRIPT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return {1, tonumber(redis.call('GET', KEYS[2]) or '0')}
+end
+local used = redis.call('GET', KEYS[2])
+if not used then
+  if ARGV[5] == '' then return {-1, 0} end
+  redis.call('SET', KEYS[2], ARGV[5], 'EX', ARGV[4], 'NX')
+  used = redis.call('GET', KEYS[2])
+end
+used = tonumber(used)
+local quantity = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+if limit >= 0 and used + quantity > limit then return {0, used} end
+redis.call('INCRBY', KEYS[2], quantity)
+redis.call('SET', KEYS[1], 'q', 'EX', ARGV[3])
+return {1, used + quantity}
+"""
+
+# KEYS: seen, counter-or-gauge. ARGV: dedupe ttl, quantity, counter ttl, is_gauge. Claims an
+# outbox event: 1 count it (also when an interrupted earlier merge claimed it), 0 duplicate.
+CLAIM_SCRIPT = """
+local prev = redis.call('GET', KEYS[1])
+if prev == 'o' then return 1 end
+if prev and prev ~= 'q' then return 0 end
+redis.call('SET', KEYS[1], 'o', 'EX', ARGV[1])
+local quantity = tonumber(ARGV[2])
+if ARGV[4] == '1' then
+  redis.call('SET', KEYS[2], quantity)
+elseif not prev then
+  if redis.call('INCRBY', KEYS[2], quantity) == quantity then redis.call('EXPIRE', KEYS[2], ARGV[3]) end
+end
+return 1
+"""
+
+# KEYS: counter. ARGV: floor, ttl. Raises the counter to at least what PostgreSQL has rolled up.
+RAISE_SCRIPT = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
+if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
+return 1
+"""
+
+# KEYS: stream, dirty. ARGV: lowest id to keep, schema. Drops rolled-up entries; a drained
+# stream leaves the dirty set (atomically with respect to RECORD_SCRIPT's XADD + SADD).
+TRIM_SCRIPT = """
+redis.call('XTRIM', KEYS[1], 'MINID', ARGV[1])
+if redis.call('XLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end
+return redis.call('XLEN', KEYS[1])
+"""
+
+
+def _prefix(schema: str) -> str:
+    return f"usage:{{{schema}}}"
+
+
+def stream_key(schema: str) -> str:
+    return f"{_prefix(schema)}:events"
+
+
+def seen_key(schema: str, idempotency_id: str) -> str:
+    return f"{_prefix(schema)}:seen:{idempotency_id}"
+
+
+def counter_key(schema: str, meter: str, period: str) -> str:
+    return f"{_prefix(schema)}:count:{meter}:{period}"
+
+
+def gauge_key(schema: str, meter: str) -> str:
+    return f"{_prefix(schema)}:gauge:{meter}"
+
+
+@dataclass(frozen=True)
+class Scripts:
+    record: redis.commands.core.Script
+    consume: redis.commands.core.Script
+    claim: redis.commands.core.Script
+    raise_floor: redis.commands.core.Script
+    trim: redis.commands.core.Script
+
+
+@cache
+def _client(url: str, timeout: float) -> redis.Redis:
+    # A blocking pool, as the rate limiter's: under load a request waits briefly for a connection
+    # instead of failing over to the outbox.
+    pool = redis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=100,
+        timeout=2.0,
+        socket_timeout=timeout,
+        socket_connect_timeout=0.25,
+        decode_responses=True,
+    )
+    return redis.Redis(connection_pool=pool)
+
+
+def usage_redis(*, bulk: bool = False) -> redis.Redis:
+    """The usage Redis: short timeouts on the request path (an outage falls back to the outbox
+    quickly), longer ones for the rollup's batch reads."""
+    return _client(settings.USAGE_REDIS_URL, 5.0 if bulk else 0.25)
+
+
+@cache
+def _scripts(url: str, timeout: float) -> Scripts:
+    client = _client(url, timeout)
+    return Scripts(
+        record=client.register_script(RECORD_SCRIPT),
+        consume=client.register_script(CONSUME_SCRIPT),
+        claim=client.register_script(CLAIM_SCRIPT),
+        raise_floor=client.register_script(RAISE_SCRIPT),
+        trim=client.register_script(TRIM_SCRIPT),
+    )
+
+
+def scripts(*, bulk: bool = False) -> Scripts:
+    return _scripts(settings.USAGE_REDIS_URL, 5.0 if bulk else 0.25)
+
+
+def stream_read(*, schema: str, after: str, count: int) -> list[tuple[str, dict[str, str]]]:
+    """Up to `count` entries with ids strictly after `after`, oldest first."""
+    entries = usage_redis(bulk=True).xrange(stream_key(schema), min=f"({after}", max="+", count=count)
+    return cast("list[tuple[str, dict[str, str]]]", entries)  # decode_responses: str, not bytes
+
+
+def stream_trim(*, schema: str, through: str) -> int:
+    """Drop entries up to and including `through`; returns how many are left."""
+    ms, _, seq = through.partition("-")
+    keep_from = f"{ms}-{int(seq or 0) + 1}"
+    return int(scripts(bulk=True).trim(keys=[stream_key(schema), DIRTY_KEY], args=[keep_from, schema]))
+
+
+def dirty_schemas() -> set[str]:
+    return {str(schema) for schema in usage_redis(bulk=True).smembers(DIRTY_KEY)}
+
+
+def dirty_schemas_forget(*, schemas: Iterable[str]) -> None:
+    usage_redis(bulk=True).srem(DIRTY_KEY, *schemas)
+
+
+def counters_get(*, schema: str, meters: Iterable[str], period: str) -> dict[str, int | None]:
+    meters = list(meters)
+    values = usage_redis().mget([counter_key(schema, meter, period) for meter in meters])
+    return {meter: None if value is None else int(value) for meter, value in zip(meters, values, strict=True)}
