@@ -1,5 +1,6 @@
-"""Suite-wide fixtures: the test database with its tenant template, two committed tenants and
-per-tenant test clients (the browser tests' live server is in portal/tests/browser/conftest.py).
+"""Suite-wide fixtures: the test database with its tenant template, two committed tenants,
+per-tenant test clients and a real Celery worker (the browser tests' live server is in
+portal/tests/browser/conftest.py; worker helpers are in testing/celery_worker.py).
 
 Tenants are created once per session by cloning the template schema (~0.1 s each). Tests run
 inside pytest-django's transaction, so what they write is rolled back, schemas included.
@@ -23,6 +24,7 @@ from audit.services import Actor
 from tenants.context import set_schema_to_public
 from tenants.models import Tenant, TenantStatus
 from tenants.services import tenant_provision
+from testing.celery_worker import celery_worker_running, committed_tenant_purged_after
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -90,6 +92,20 @@ def tenant_a(two_tenants: tuple[TenantFixture, TenantFixture], db: None) -> Tena
 @pytest.fixture
 def tenant_b(two_tenants: tuple[TenantFixture, TenantFixture], db: None) -> TenantFixture:
     return two_tenants[1]
+
+
+@pytest.fixture(scope="module")
+def worker(django_db_setup: None, django_db_blocker) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """A solo-pool Celery worker on the test broker for the module's tests; database access stays open."""
+    with django_db_blocker.unblock(), celery_worker_running():
+        yield
+
+
+@pytest.fixture
+def worker_tenant(worker: None, django_db_blocker) -> Iterator[Tenant]:  # type: ignore[no-untyped-def]
+    """A committed Professional tenant the worker can see, purged after the test."""
+    with django_db_blocker.unblock(), committed_tenant_purged_after("worker", plan_code="professional") as tenant:
+        yield tenant
 
 
 @pytest.fixture(autouse=True)

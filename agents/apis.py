@@ -11,6 +11,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from agents.budgets import BUDGET_CURRENCY
 from agents.configuration import MAX_TOKENS_MAX, MAX_TOKENS_MIN, TEMPERATURE_MAX, TEMPERATURE_MIN
 from agents.models import DEFAULT_AGENT_TYPE, Agent, AgentStatus, AgentTool, AgentType, ModelProvider
 from agents.selectors import agent_get, agent_list
@@ -21,7 +22,6 @@ from api.pagination import CreatedCursorPagination
 from api.schema import error_responses
 from apikeys.scopes import Scope
 from config.errors import Conflict, InvalidTransition, PlanLimitReached
-from tenants.context import current_tenant
 
 AGENT_ID_PARAMETER = OpenApiParameter("agent_id", str, OpenApiParameter.PATH, description="The agent's id, `agt_…`.")
 TYPE_HELP = (
@@ -68,16 +68,22 @@ class AgentOutput(serializers.Serializer):
     knowledge_bases = RefOutput(many=True, help_text="The knowledge bases it may answer from.")
     daily_token_budget = serializers.IntegerField(allow_null=True, help_text="Tokens per day; null: no budget.")
     daily_cost_budget = serializers.DecimalField(
-        max_digits=12, decimal_places=2, allow_null=True, help_text="Per day, in `budget_currency`; null: no budget."
+        max_digits=12,
+        decimal_places=2,
+        allow_null=True,
+        help_text="Model cost per UTC day, in USD (`budget_currency`); null: no budget.",
     )
-    budget_currency = serializers.SerializerMethodField(help_text="The workspace's billing currency.")
+    budget_currency = serializers.SerializerMethodField(
+        help_text="Always `USD`: the currency of model prices and of chat and task costs, whatever the "
+        "workspace's billing currency."
+    )
     created_at = serializers.DateTimeField()
     created_by = AgentCreatorOutput(source="*")
     updated_at = serializers.DateTimeField()
     archived_at = serializers.DateTimeField(allow_null=True)
 
     def get_budget_currency(self, agent: Agent) -> str:
-        return current_tenant().currency
+        return BUDGET_CURRENCY
 
 
 class ModelConfigInput(serializers.Serializer):
@@ -141,7 +147,12 @@ class AgentFieldsInput(serializers.Serializer):
         min_value=1, max_value=MAX_TOKEN_BUDGET, required=False, allow_null=True
     )
     daily_cost_budget = serializers.DecimalField(
-        max_digits=12, decimal_places=2, min_value=Decimal("0.01"), required=False, allow_null=True
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+        allow_null=True,
+        help_text="Model cost per UTC day, in USD (model prices are in USD); null: no budget.",
     )
 
 
@@ -176,7 +187,7 @@ _AGENT_EXAMPLE = {
     "knowledge_bases": [{"id": "kb_8Hq2Lm5Xw9Rt3Zn6Vc1B", "name": "Help centre"}],
     "daily_token_budget": 200000,
     "daily_cost_budget": "25.00",
-    "budget_currency": "EUR",
+    "budget_currency": "USD",
     "created_at": "2026-03-02T09:14:07.120000Z",
     "created_by": {"type": "user", "id": "1", "name": "owner@acme.test"},
     "updated_at": "2026-03-04T16:40:00.000000Z",

@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 
+from agents.budgets import BUDGET_CURRENCY
 from agents.configuration import (
     DEFAULT_MAX_TOKENS,
     DEFAULT_TEMPERATURE,
@@ -83,13 +84,18 @@ class AgentForm(forms.Form):
         min_value=1, max_value=MAX_TOKEN_BUDGET, required=False, label="Daily token budget", help_text="Empty: none."
     )
     daily_cost_budget = forms.DecimalField(
-        min_value=Decimal("0.01"), max_digits=12, decimal_places=2, required=False, label="Daily cost budget"
+        min_value=Decimal("0.01"),
+        max_digits=12,
+        decimal_places=2,
+        required=False,
+        label=f"Daily budget ({BUDGET_CURRENCY})",
+        help_text="Model cost per UTC day, in US dollars like model prices. Empty: none.",
     )
     activate = forms.BooleanField(
         required=False, label="Activate now", help_text="Active agents count against your plan's agent limit."
     )
 
-    def __init__(self, *args: Any, agent: Agent | None = None, currency: str = "", **kwargs: Any) -> None:
+    def __init__(self, *args: Any, agent: Agent | None = None, **kwargs: Any) -> None:
         if agent is not None and "initial" not in kwargs:
             kwargs["initial"] = _initial_of(agent)
         super().__init__(*args, **kwargs)
@@ -102,8 +108,6 @@ class AgentForm(forms.Form):
         managers = agent_list().exclude(pk=agent.pk) if agent else agent_list()
         self.fields["manager"].choices = [NONE_CHOICE, *((a.pk, a.name) for a in managers.order_by("name"))]  # type: ignore[attr-defined]
         self.fields["knowledge_bases"].choices = [(kb.pk, kb.name) for kb in knowledge_base_list()]  # type: ignore[attr-defined]
-        if currency:
-            self.fields["daily_cost_budget"].help_text = f"In {currency}. Empty: none."
         if agent is not None:
             del self.fields["activate"]
 

@@ -130,8 +130,15 @@ class Agent(models.Model):
     knowledge_bases = models.ManyToManyField("knowledge.KnowledgeBase", blank=True, related_name="agents")
     tools = ArrayField(models.CharField(max_length=32, choices=AgentTool.choices), default=list, blank=True)
     daily_token_budget = models.PositiveBigIntegerField(null=True, blank=True)
-    # In the workspace's billing currency.
-    daily_cost_budget = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    # In USD, whatever the workspace's billing currency: chat and task costs come from the model
+    # price table (metering.ModelPrice), which is in USD.
+    daily_cost_budget = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Model cost per UTC day, in USD (the currency of model prices); empty: no budget.",
+    )
     created_by_type = models.CharField(max_length=16)
     created_by_id = models.CharField(max_length=64, blank=True)
     created_by_label = models.CharField(max_length=254, blank=True)
@@ -153,3 +160,78 @@ class Agent(models.Model):
     @property
     def is_archived(self) -> bool:
         return self.status == AgentStatus.ARCHIVED
+
+
+def _new_task_id() -> str:
+    return _random_id("task_")
+
+
+class TaskStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    WAITING_APPROVAL = "waiting_approval", "Waiting for approval"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+TASK_FINISHED_STATUSES = (TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.CANCELLED)
+
+
+class AgentTask(models.Model):
+    """Work handed to an agent by a person, an API key or another agent (agents.task_services).
+
+    `input` is {"text": instructions, "delegate_to": [agent ids]}: with `delegate_to` the task is a
+    fan-out that completes when its children (one per agent) have all finished.
+    """
+
+    id = models.CharField(primary_key=True, max_length=32, default=_new_task_id, editable=False)
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="tasks")
+    # An agent that delegated it; otherwise created_by_* names the person or API key.
+    delegated_by = models.ForeignKey(
+        Agent, on_delete=models.PROTECT, null=True, blank=True, related_name="delegated_tasks"
+    )
+    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
+    title = models.CharField(max_length=200)
+    input = models.JSONField(default=dict)
+    result = models.TextField(blank=True)
+    status = models.CharField(max_length=20, choices=TaskStatus.choices, default=TaskStatus.QUEUED)
+    error = models.TextField(blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    model = models.CharField(max_length=200, blank=True)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    cost = models.DecimalField(max_digits=14, decimal_places=6, default=0)
+    estimated_tokens = models.PositiveIntegerField(default=0)
+    estimated_cost = models.DecimalField(max_digits=14, decimal_places=6, default=0)
+    approval_reason = models.CharField(max_length=300, blank=True)
+    approved_by_label = models.CharField(max_length=254, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    rejected_by_label = models.CharField(max_length=254, blank=True)
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.CharField(max_length=500, blank=True)
+    created_by_type = models.CharField(max_length=16)
+    created_by_id = models.CharField(max_length=64, blank=True)
+    created_by_label = models.CharField(max_length=254, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = [
+            models.Index(fields=["agent", "-created_at"], name="agents_task_agent_created"),
+            models.Index(fields=["status", "-created_at"], name="agents_task_status_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in TASK_FINISHED_STATUSES
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens

@@ -96,5 +96,5 @@ def cost_budget_checked(value: Any) -> Decimal | None:
     except InvalidOperation:
         amount = Decimal("NaN")
     if not amount.is_finite() or amount < Decimal("0.01") or amount > MAX_COST_BUDGET:
-        raise _refuse("daily_cost_budget", "An amount from 0.01 to 1,000,000,000 in the workspace's currency, or null.")
+        raise _refuse("daily_cost_budget", "An amount in USD from 0.01 to 1,000,000,000, or null.")
     return amount.quantize(Decimal("0.01"))

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import Permission
+from agents.budgets import agent_spend_today
 from agents.forms import AgentFilterForm, AgentForm, DepartmentForm, TeamForm
 from agents.models import STATUS_TRANSITIONS, Agent, AgentStatus
 from agents.org_services import department_create, department_delete, team_create, team_delete
@@ -26,6 +27,8 @@ from agents.selectors import (
     team_get,
 )
 from agents.services import agent_archive, agent_create, agent_update
+from agents.task_forms import TaskAssignForm
+from agents.task_selectors import agent_task_list
 from audit.services import Actor
 from billing.entitlements import entitlements_for
 from billing.models import Limit
@@ -35,6 +38,7 @@ from portal.errors import form_add_service_error, message_service_error
 from tenants.context import TenantHttpRequest
 
 AGENTS_PER_PAGE = 50
+RECENT_TASKS = 10
 # The buttons an agent's page offers, in order: (target status, label).
 STATUS_ACTIONS = {
     AgentStatus.ACTIVE: "Activate",
@@ -78,18 +82,36 @@ def agents_page(request: TenantHttpRequest) -> HttpResponse:
 @require_http_methods(["GET"])
 @permission_required(Permission.VIEW_PORTAL)
 def agent_page(request: TenantHttpRequest, agent_id: str) -> HttpResponse:
-    agent = _agent_or_404(agent_id)
+    return agent_page_render(request, _agent_or_404(agent_id))
+
+
+def agent_required(agent_id: str) -> Agent:
+    """The agent, or 404 (for the other portal views of an agent, such as its tasks)."""
+    return _agent_or_404(agent_id)
+
+
+def agent_page_render(
+    request: TenantHttpRequest, agent: Agent, *, task_form: TaskAssignForm | None = None, status: int = 200
+) -> HttpResponse:
+    """An agent's page; `task_form` is the "Assign a task" form (bound, with errors, after a refusal)."""
     actions = [
-        (status, label) for status, label in STATUS_ACTIONS.items() if status in STATUS_TRANSITIONS[agent.status]
+        (target, label) for target, label in STATUS_ACTIONS.items() if target in STATUS_TRANSITIONS[agent.status]
     ]
-    context = {"agent": agent, "reports": agent_reports(agent=agent), "status_actions": actions}
-    return render(request, "agents/agent.html", context)
+    context = {
+        "agent": agent,
+        "reports": agent_reports(agent=agent),
+        "status_actions": actions,
+        "tasks": agent_task_list(agent_id=agent.pk)[:RECENT_TASKS],
+        "task_form": task_form or TaskAssignForm(agent=agent),
+        "spend": agent_spend_today(agent=agent),
+    }
+    return render(request, "agents/agent.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
 @permission_required(Permission.EDIT_CONTENT)
 def agent_new(request: TenantHttpRequest) -> HttpResponse:
-    form = AgentForm(request.POST or None, currency=request.tenant.currency)
+    form = AgentForm(request.POST or None)
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -117,7 +139,7 @@ def agent_edit(request: TenantHttpRequest, agent_id: str) -> HttpResponse:
     if agent.is_archived:
         messages.info(request, "This agent is archived. Restore it before editing.")
         return redirect("portal:agent", agent_id=agent.pk)
-    form = AgentForm(request.POST or None, agent=agent, currency=request.tenant.currency)
+    form = AgentForm(request.POST or None, agent=agent)
     status = 200
     if request.method == "POST":
         if form.is_valid():

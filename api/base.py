@@ -18,11 +18,12 @@ from api.principal import ApiPrincipal
 from api.ratelimit import RateDecision, RateLimit, rate_limit_hit
 from billing.entitlements import Entitlements, entitlements_for
 from billing.models import Limit
-from config.errors import AuthenticationError, QuotaExceeded, RateLimited, ValidationFailed
+from config.errors import AgentBudgetExceeded, AuthenticationError, QuotaExceeded, RateLimited, ValidationFailed
 from tenants.context import current_tenant
 from usage.api_calls import ApiCall, api_call_start
 from usage.meters import Meter
 from usage.quotas import quota_consume
+from widget.access import publishable_request_check
 
 
 class IdempotentReplay(Exception):
@@ -115,6 +116,12 @@ class TenantApi(APIView):
                 extra={"retry_after": decision.retry_after_s},
             )
 
+    def check_publishable_key(self, request: Request) -> None:
+        """A website widget's key (`pk_live_…`) may only chat, from its origins, as its agent."""
+        if isinstance(request.user, ApiPrincipal) and request.user.is_publishable:
+            assert request.user.key is not None
+            publishable_request_check(request=request, key=request.user.key, scopes=self.scopes_for(request.method))
+
     def start_metering(self, request: Request) -> ApiCall | None:
         """Every call of an identified caller is metered (usage.api_calls records it after the
         response, refusals included); off only with USAGE_METERING_ENABLED=false."""
@@ -148,6 +155,7 @@ class TenantApi(APIView):
         request.version, request.versioning_scheme = self.determine_version(request, *args, **kwargs)
         self.perform_authentication(request)
         call = self.start_metering(request)
+        self.check_publishable_key(request)
         self.check_throttles(request)
         self.check_permissions(request)
         self.check_quota(call)
@@ -172,7 +180,7 @@ class TenantApi(APIView):
         response = super().handle_exception(exc)
         if isinstance(exc, AuthenticationError):
             response["WWW-Authenticate"] = 'Bearer realm="agentry"'
-        if isinstance(exc, QuotaExceeded):
+        if isinstance(exc, QuotaExceeded | AgentBudgetExceeded):
             response["Retry-After"] = str(exc.extra["retry_after"])
         return response
 

@@ -34,6 +34,11 @@ class ApiPrincipal:
         # Key ids are platform-wide unique, but qualifying them too keeps one rule for both.
         return f"{current_schema()}:{self.kind}:{self.id}"
 
+    @property
+    def is_publishable(self) -> bool:
+        """A website widget's key: chat with one agent, from its allowed origins (widget.access)."""
+        return self.key is not None and self.key.is_publishable
+
     def has_scopes(self, required: tuple[str, ...] | frozenset[str]) -> bool:
         return set(required) <= self.scopes
 

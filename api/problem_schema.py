@@ -91,6 +91,23 @@ class ProblemSerializer(serializers.Serializer):
         required=False, help_text="`plan_limit_reached`, `quota_exceeded`: what is in use (used this month)."
     )
     requested = serializers.IntegerField(required=False, help_text="`plan_limit_reached`: what the request adds.")
+    agent_id = serializers.CharField(required=False, help_text="`agent_budget_exceeded`: the agent.")
+    budget = serializers.CharField(
+        required=False, help_text="`agent_budget_exceeded`: the daily budget, a decimal string (tokens or money)."
+    )
+    spent = serializers.CharField(required=False, help_text="`agent_budget_exceeded`: spent today, as `budget`.")
+    currency = serializers.CharField(required=False, help_text="`agent_budget_exceeded`: the money's currency.")
+    resets_at = serializers.DateTimeField(
+        required=False, help_text="`agent_budget_exceeded`: the next UTC midnight, when the budget resets."
+    )
+    retryable = serializers.BooleanField(
+        required=False, help_text="`model_provider_error`: whether the same request may succeed if retried later."
+    )
+    provider = serializers.CharField(required=False, help_text="`model_provider_error`: the provider, e.g. `openai`.")
+    provider_status = serializers.IntegerField(
+        required=False, help_text="`model_provider_error`: the provider's HTTP status, when it answered."
+    )
+    agent_status = serializers.CharField(required=False, help_text="`agent_not_active`: the agent's status.")
     plan = serializers.CharField(required=False, help_text="`downgrade_blocked`: the target plan's code.")
     reduce = ReduceItemSerializer(
         many=True, required=False, help_text="`downgrade_blocked`: each limit whose usage must come down first."
@@ -145,6 +162,29 @@ _EXAMPLE_EXTRAS: dict[str, dict[str, Any]] = {
         "current_usage": 100000,
         "reset_at": "2026-12-01T00:00:00Z",
         "retry_after": 86400,
+    },
+    "agent_budget_exceeded": {
+        "detail": (
+            "The agent “Support Lead” has used its daily tokens budget (50000). It resets at 2026-12-08T00:00:00+00:00."
+        ),
+        "agent_id": "agt_Z8x3Cv6Bn1Mq4Wr7Ty2U",
+        "limit": "daily_token_budget",
+        "budget": "50000",
+        "spent": "50412",
+        "currency": "USD",
+        "resets_at": "2026-12-08T00:00:00Z",
+        "retry_after": 22113,
+    },
+    "model_provider_error": {
+        "detail": "The model provider answered 503 (Service Unavailable). Try again in a moment.",
+        "provider": "openai",
+        "retryable": True,
+        "provider_status": 503,
+    },
+    "agent_not_active": {
+        "detail": "The agent “Customer Support Agent” is paused: only active agents can chat.",
+        "agent_id": "agt_4kP9sT2wXq7LmN3vB8rZ",
+        "agent_status": "paused",
     },
     "permission_denied": {"detail": "You do not have permission to perform this action."},
     "feature_not_in_plan": {

@@ -181,6 +181,8 @@ class AgentryAutoSchema(AutoSchema):
             codes[403].insert(0, "insufficient_scope")
         if self.method not in SAFE_METHODS:
             codes[403].append("permission_denied")  # the portal session's CSRF check
+        if set(self._required_scopes()) == {"chat"}:
+            codes[403].append("origin_not_allowed")  # a publishable (widget) key outside its websites
         if has_path_variable or paginated:
             codes[404] = ["not_found"]
         if self._is_idempotent_post():

@@ -5,14 +5,17 @@ from django.urls import include, path
 from api.apis import MeApi
 from apikeys.apis import ApiKeyDetailApi, ApiKeyListCreateApi, ApiKeyRevokeApi, ApiKeyRotateApi
 from audit.apis import AuditLogApi
+from billing.add_on_apis import AddOnCancelApi, AddOnListApi, AddOnPurchaseApi
 from billing.apis import (
     InvoiceListApi,
     PlanListApi,
     ProrationPreviewApi,
     SubscriptionApi,
     SubscriptionCancelApi,
+    SubscriptionReactivateApi,
     SubscriptionUpgradeApi,
 )
+from leads.apis import VisitorDataEraseApi
 from tenants.apis import TenantDetailApi
 from usage.apis import SubscriptionUsageApi, UsageCostsApi, UsageSeriesApi
 
@@ -30,6 +33,10 @@ urlpatterns = [
     path("subscription", SubscriptionApi.as_view(), name="subscription"),
     path("subscription/upgrade", SubscriptionUpgradeApi.as_view(), name="subscription-upgrade"),
     path("subscription/cancel", SubscriptionCancelApi.as_view(), name="subscription-cancel"),
+    path("subscription/reactivate", SubscriptionReactivateApi.as_view(), name="subscription-reactivate"),
+    path("add-ons", AddOnListApi.as_view(), name="add-ons"),
+    path("add-ons/<slug:code>/purchase", AddOnPurchaseApi.as_view(), name="add-on-purchase"),
+    path("add-ons/<slug:code>/cancel", AddOnCancelApi.as_view(), name="add-on-cancel"),
     path("subscription/proration-preview", ProrationPreviewApi.as_view(), name="subscription-proration-preview"),
     path("invoices", InvoiceListApi.as_view(), name="invoices"),
     path("subscription/usage", SubscriptionUsageApi.as_view(), name="subscription-usage"),
@@ -38,4 +45,8 @@ urlpatterns = [
     path("", include("webhooks.urls")),
     path("", include("agents.urls")),
     path("", include("knowledge.urls")),
+    # Before conversations' own routes, where `erase` would be taken for a conversation id.
+    path("conversations/erase", VisitorDataEraseApi.as_view(), name="conversations-erase"),
+    path("", include("conversations.urls")),
+    path("", include("leads.urls")),
 ]

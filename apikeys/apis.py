@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from api.base import TenantApi, query_param_choice
 from api.pagination import CreatedCursorPagination
 from api.schema import error_responses
-from apikeys.models import ApiKey
+from apikeys.models import ApiKey, KeyKind
 from apikeys.scopes import SCOPE_DESCRIPTIONS, Scope
 from apikeys.selectors import api_key_get, api_key_list
 from apikeys.services import IssuedApiKey, api_key_create, api_key_revoke, api_key_rotate
@@ -46,6 +46,13 @@ class ApiKeyOutput(serializers.Serializer):
     last_used_at = serializers.DateTimeField(allow_null=True, help_text="Updated at most every 5 minutes.")
     revoked_at = serializers.DateTimeField(allow_null=True)
     previous_secret_valid_until = serializers.DateTimeField(source="previous_valid_until", allow_null=True)
+    kind = serializers.ChoiceField(
+        choices=KeyKind.choices, help_text="`publishable`: a website widget's key (`pk_live_…`), see docs/widget.md."
+    )
+    agent = serializers.CharField(source="agent_id", help_text="Publishable keys: their agent. Empty otherwise.")
+    allowed_origins = serializers.ListField(
+        child=serializers.CharField(), help_text="Publishable keys: the websites that may use them."
+    )
 
     def get_display(self, key: ApiKey) -> str:
         return f"{key.prefix}…{key.last4}"
@@ -72,6 +79,9 @@ _KEY_EXAMPLE = {
     "last_used_at": "2026-03-04T16:40:00.000000Z",
     "revoked_at": None,
     "previous_secret_valid_until": None,
+    "kind": "secret",
+    "agent": "",
+    "allowed_origins": [],
 }
 _ISSUED_EXAMPLE = {
     **_KEY_EXAMPLE,

@@ -38,6 +38,14 @@ class KeyRecord:
     revoked: bool
     # Set when the presented secret is the previous one of a rotation.
     valid_until: datetime | None
+    # Defaults: entries cached before publishable keys existed still load.
+    kind: str = "secret"
+    agent_id: str = ""
+    allowed_origins: tuple[str, ...] = ()
+
+    @property
+    def is_publishable(self) -> bool:
+        return self.kind == "publishable"
 
     @property
     def is_expired(self) -> bool:
@@ -72,6 +80,9 @@ def _from_db(secret_hash: str) -> KeyRecord | None:
         expires_at=key.expires_at,
         revoked=key.revoked_at is not None,
         valid_until=key.previous_valid_until if is_previous else None,
+        kind=key.kind,
+        agent_id=key.agent_id,
+        allowed_origins=tuple(key.allowed_origins),
     )
 
 

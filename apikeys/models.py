@@ -17,6 +17,12 @@ def _new_key_id() -> str:
     return "key_" + "".join(secrets.choice(_ALPHABET) for _ in range(16))
 
 
+class KeyKind(models.TextChoices):
+    SECRET = "secret", "Secret (server-side)"
+    # Safe to embed in a web page: scope `chat` only, one agent, from its allowed origins only.
+    PUBLISHABLE = "publishable", "Publishable (website widget)"
+
+
 class ApiKey(models.Model):
     id = models.CharField(primary_key=True, max_length=24, default=_new_key_id, editable=False)
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="api_keys")
@@ -30,6 +36,11 @@ class ApiKey(models.Model):
     scopes = models.JSONField(default=list)
     allowed_cidrs = models.JSONField(default=list, blank=True)
     signing_required = models.BooleanField(default=False)
+    kind = models.CharField(max_length=16, choices=KeyKind.choices, default=KeyKind.SECRET)
+    # Publishable keys only: the agent (`agt_…`, in the tenant's schema) and the web origins
+    # (`https://host[:port]`) whose pages may use the key.
+    agent_id = models.CharField(max_length=32, blank=True)
+    allowed_origins = models.JSONField(default=list, blank=True)
     signing_secret_encrypted = models.TextField(blank=True)
     rate_limit_per_minute = models.PositiveIntegerField(null=True, blank=True)
     rate_limit_burst = models.PositiveIntegerField(null=True, blank=True)
@@ -43,10 +54,17 @@ class ApiKey(models.Model):
 
     class Meta:
         ordering = ("-created_at", "id")
-        indexes = [models.Index(fields=["tenant", "-created_at"])]
+        indexes = [
+            models.Index(fields=["tenant", "-created_at"]),
+            models.Index(fields=["tenant", "kind"], name="apikeys_key_tenant_kind"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…{self.last4})"
+
+    @property
+    def is_publishable(self) -> bool:
+        return self.kind == KeyKind.PUBLISHABLE
 
     @property
     def is_active(self) -> bool:

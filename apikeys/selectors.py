@@ -39,3 +39,13 @@ def api_key_find_by_hash(*, secret_hash: str) -> tuple[ApiKey, bool] | None:
     if key is None:
         return None
     return key, key.secret_hash != secret_hash
+
+
+def publishable_origins_of_tenant(*, tenant_id: int) -> frozenset[str]:
+    """Every origin some live publishable key of the tenant allows: what a CORS preflight (which
+    carries no key) may be answered for. The actual request is then checked against its own key."""
+    now = timezone.now()
+    keys = ApiKey.objects.filter(tenant_id=tenant_id, kind="publishable", revoked_at__isnull=True).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    )
+    return frozenset(origin for origins in keys.values_list("allowed_origins", flat=True) for origin in origins)

@@ -12,8 +12,9 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from apikeys.cache import key_cache_forget
-from apikeys.models import ApiKey
-from apikeys.scopes import scopes_unknown
+from apikeys.models import ApiKey, KeyKind
+from apikeys.origins import origins_checked
+from apikeys.scopes import Scope, scopes_unknown
 from apikeys.secrets import api_key_display, api_key_generate, api_key_hash
 from audit.services import Actor, audit_record
 from config.crypto import encrypt_text
@@ -125,6 +126,66 @@ def api_key_create(
     return IssuedApiKey(key=key, secret=secret, signing_secret=signing_secret)
 
 
+def _agent_checked(tenant: Tenant, agent_id: str) -> str:
+    from agents.selectors import agent_get
+
+    with schema_context(tenant.schema_name):
+        agent = agent_get(agent_id=agent_id)
+    if agent is None or agent.is_archived:
+        raise ValidationFailed("There is no such agent.", errors={"agent": ["There is no such agent."]})
+    return agent.pk
+
+
+def api_key_create_publishable(
+    *,
+    tenant: Tenant,
+    name: str,
+    agent_id: str,
+    allowed_origins: list[str],
+    actor: Actor,
+    granter_scopes: frozenset[str],
+) -> IssuedApiKey:
+    """Issue a `pk_live_…` key for the website widget: scope `chat` only, usable only with
+    `agent_id` and only from `allowed_origins` (checked on every request, see widget.access).
+
+    It is meant to be seen by anyone (it sits in a web page), so it grants nothing else. Raises
+    ValidationFailed (name, agent, origins) or PermissionDeniedError (creator without `chat`).
+    """
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise ValidationFailed("Give the key a name (1–100 characters).", errors={"name": ["1–100 characters."]})
+    scopes = _scopes_checked([Scope.CHAT], granter_scopes=granter_scopes)
+    agent_id = _agent_checked(tenant, agent_id)
+    origins = origins_checked(allowed_origins)
+    if ApiKey.objects.filter(tenant=tenant, revoked_at__isnull=True).count() >= MAX_KEYS_PER_TENANT:
+        raise Conflict(f"A workspace can have at most {MAX_KEYS_PER_TENANT} active keys. Revoke unused ones first.")
+    secret = api_key_generate(publishable=True)
+    prefix, last4 = api_key_display(secret)
+    with transaction.atomic():
+        key = ApiKey.objects.create(
+            tenant=tenant,
+            name=name,
+            kind=KeyKind.PUBLISHABLE,
+            secret_hash=api_key_hash(secret),
+            prefix=prefix,
+            last4=last4,
+            scopes=scopes,
+            agent_id=agent_id,
+            allowed_origins=origins,
+            created_by_type=actor.type,
+            created_by_id=actor.id,
+            created_by_label=actor.label,
+        )
+        _audit_in_tenant(
+            tenant,
+            action="api_key.created",
+            actor=actor,
+            target=key,
+            data={"kind": KeyKind.PUBLISHABLE, "scopes": scopes, "agent_id": agent_id, "allowed_origins": origins},
+        )
+    return IssuedApiKey(key=key, secret=secret)
+
+
 def api_key_rotate(
     *, key: ApiKey, actor: Actor, overlap_seconds: int = 0, granter_scopes: frozenset[str] | None = None
 ) -> IssuedApiKey:
@@ -147,7 +208,7 @@ def api_key_rotate(
         raise ValidationFailed(
             "The overlap must be between 0 seconds and 7 days.", errors={"overlap_seconds": ["Between 0 and 604800."]}
         )
-    secret = api_key_generate()
+    secret = api_key_generate(publishable=key.is_publishable)
     old_hashes = [key.secret_hash, key.previous_secret_hash]
     with transaction.atomic():
         key = ApiKey.objects.select_for_update().get(pk=key.pk)

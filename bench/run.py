@@ -38,7 +38,7 @@ from bench.environment import (  # noqa: E402
     dotenv_values,
 )
 
-BENCHMARKS = ("provisioning", "migrations", "routing", "api", "ratelimit", "signup", "webhooks", "usage")
+BENCHMARKS = ("provisioning", "migrations", "routing", "api", "ratelimit", "signup", "webhooks", "usage", "chat")
 RESULTS_PATH = ROOT / "bench" / "results" / "latest.json"
 
 
@@ -70,6 +70,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--webhook-events", type=int, default=1000, help="events fanned out to 10 endpoints in bench 7")
     parser.add_argument("--webhook-rate", type=float, default=50, help="events published per second in benchmark 7")
+    parser.add_argument(
+        "--webhook-concurrency", type=int, default=None, help="worker processes (prefork) in benchmark 7"
+    )
+    parser.add_argument("--chat-tenants", type=int, default=100, help="tenants chatting at once in benchmark 9")
+    parser.add_argument("--chat-seconds", type=float, default=30, help="seconds of load per phase in benchmark 9")
+    parser.add_argument("--chat-think-seconds", type=float, default=5, help="a visitor's pause between messages (9)")
     args = parser.parse_args(argv)
     args.only = [name.strip() for name in args.only.split(",") if name.strip()] or list(BENCHMARKS)
     unknown = set(args.only) - set(BENCHMARKS)
@@ -119,7 +125,7 @@ def prepare_database() -> dict[str, float]:
 
 
 def benchmark_runners(args: argparse.Namespace) -> dict[str, Callable[[], tuple[dict[str, Any], str]]]:
-    from bench import api_list, migrate_fleet, provisioning, ratelimit, routing, signup, usage, webhooks_fanout
+    from bench import api_list, chat, migrate_fleet, provisioning, ratelimit, routing, signup, usage, webhooks_fanout
 
     return {
         "provisioning": lambda: provisioning.run(
@@ -134,10 +140,13 @@ def benchmark_runners(args: argparse.Namespace) -> dict[str, Callable[[], tuple[
         "api": lambda: api_list.run(n=args.api_requests, http_seconds=args.api_http_seconds),
         "ratelimit": lambda: ratelimit.run(repeats=args.ratelimit_repeats),
         "signup": lambda: signup.run(runs=args.signups),
-        "webhooks": lambda: webhooks_fanout.run(events=args.webhook_events, rate=args.webhook_rate),
+        "webhooks": lambda: webhooks_fanout.run(
+            events=args.webhook_events, rate=args.webhook_rate, concurrency=args.webhook_concurrency
+        ),
         "usage": lambda: usage.run(
             n=args.api_requests, http_seconds=args.api_http_seconds, ingest_seconds=args.usage_seconds
         ),
+        "chat": lambda: chat.run(tenants=args.chat_tenants, seconds=args.chat_seconds, think_s=args.chat_think_seconds),
     }
 
 

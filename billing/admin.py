@@ -15,6 +15,7 @@ from django.forms import BaseInlineFormSet
 from django.http import HttpRequest
 
 from audit.services import Actor
+from billing.adjustments import credit_grant, discount_end, discount_grant
 from billing.backends import billing_backend
 from billing.models import (
     AddOn,
@@ -31,6 +32,8 @@ from billing.models import (
     Subscription,
     TaxRate,
     TenantAddOn,
+    TenantCredit,
+    TenantDiscount,
     TenantEntitlementOverride,
 )
 from billing.services import (
@@ -196,6 +199,128 @@ class TenantEntitlementOverrideAdmin(admin.ModelAdmin):
             tenant_entitlement_override_delete(override=override, actor=actor)
 
 
+# --- Manual credits and discounts: granted through billing.adjustments, never edited ---------------
+
+
+class HasBalanceFilter(admin.SimpleListFilter):
+    title = "balance"
+    parameter_name = "balance"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("left", "Something left"), ("used", "Used up")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[TenantCredit]) -> QuerySet[TenantCredit]:
+        if self.value() == "left":
+            return queryset.filter(remaining__gt=0)
+        if self.value() == "used":
+            return queryset.filter(remaining=0)
+        return queryset
+
+
+@admin.register(TenantCredit)
+class TenantCreditAdmin(admin.ModelAdmin):
+    """A credit is granted once (amount, currency, reason; who is recorded) and then only used up by invoices."""
+
+    list_display = (
+        "tenant",
+        "amount_display",
+        "remaining_display",
+        "currency",
+        "reason",
+        "created_by_label",
+        "created_at",
+    )
+    list_filter = (HasBalanceFilter, "currency", "created_at")
+    search_fields = ("tenant__slug", "tenant__name", "reason", "created_by_label")
+    autocomplete_fields = ("tenant",)
+    list_select_related = ("tenant",)
+    date_hierarchy = "created_at"
+    fields = ("tenant", "amount", "currency", "reason", "remaining", "created_by_label", "created_at")
+    readonly_fields = ("remaining", "created_by_label", "created_at")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: TenantCredit | None = None) -> Any:
+        return ("tenant", "amount", "currency", "reason", *self.readonly_fields) if obj else self.readonly_fields
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # invoices used it: the history stays
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_display(self, credit: TenantCredit) -> str:
+        return _amount(credit.amount)
+
+    @admin.display(description="remaining", ordering="remaining")
+    def remaining_display(self, credit: TenantCredit) -> str:
+        return _amount(credit.remaining)
+
+    def save_model(self, request: HttpRequest, obj: TenantCredit, form: Any, change: bool) -> None:
+        if change:
+            return  # nothing is editable
+        saved = credit_grant(
+            tenant=obj.tenant,
+            amount=obj.amount,
+            currency=obj.currency,
+            reason=obj.reason,
+            actor=Actor.for_staff(request.user),
+        )
+        obj.pk, obj.remaining = saved.pk, saved.remaining
+
+
+@admin.register(TenantDiscount)
+class TenantDiscountAdmin(admin.ModelAdmin):
+    """A discount is granted once; staff may end it early (action "End the selected discounts")."""
+
+    list_display = ("tenant", "label", "cycles_applied", "active", "reason", "created_by_label", "created_at")
+    list_filter = ("active", "kind", "currency", "created_at")
+    search_fields = ("tenant__slug", "tenant__name", "reason", "created_by_label")
+    autocomplete_fields = ("tenant",)
+    list_select_related = ("tenant",)
+    date_hierarchy = "created_at"
+    fields = (
+        "tenant",
+        "kind",
+        "percent",
+        "amount",
+        "currency",
+        "duration_cycles",
+        "reason",
+        "cycles_applied",
+        "active",
+        "created_by_label",
+        "created_at",
+    )
+    readonly_fields = ("cycles_applied", "active", "created_by_label", "created_at")
+    actions = ("end_discounts",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: TenantDiscount | None = None) -> Any:
+        return self.fields if obj else self.readonly_fields
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # end it instead: invoices show what it took
+
+    def save_model(self, request: HttpRequest, obj: TenantDiscount, form: Any, change: bool) -> None:
+        if change:
+            return
+        saved = discount_grant(
+            tenant=obj.tenant,
+            kind=obj.kind,
+            percent=obj.percent,
+            amount=obj.amount,
+            currency=obj.currency,
+            duration_cycles=obj.duration_cycles,
+            reason=obj.reason,
+            actor=Actor.for_staff(request.user),
+        )
+        obj.pk = saved.pk
+
+    @admin.action(description="End the selected discounts")
+    def end_discounts(self, request: HttpRequest, queryset: QuerySet[TenantDiscount]) -> None:
+        actor, ended = Actor.for_staff(request.user), 0
+        for discount in queryset.filter(active=True):
+            discount_end(discount=discount, actor=actor)
+            ended += 1
+        self.message_user(request, f"{ended} discount{'s' if ended != 1 else ''} ended.", messages.SUCCESS)
+
+
 # --- Subscriptions, invoices, payments: read-only rows; changes only through the services ---------
 
 
@@ -222,6 +347,8 @@ class SubscriptionAdmin(ReadOnlyAdmin):
         "status",
         "current_period_end",
         "cancel_at_period_end",
+        "cancelled_at",
+        "provider_subscription_id",
     )
     list_filter = ("status", "plan", "billing_cycle", "currency", "cancel_at_period_end")
     search_fields = ("tenant__slug", "tenant__name")

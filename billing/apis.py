@@ -1,5 +1,6 @@
-"""Billing endpoints: GET /api/v1/plans, the subscription (get, change plan, cancel/undo, proration
-preview) and GET /api/v1/invoices. Scopes billing:read / billing:write."""
+"""Billing endpoints: GET /api/v1/plans, the subscription (get, change plan or cycle, cancel/undo,
+reactivate, proration preview) and GET /api/v1/invoices. Scopes billing:read / billing:write.
+The add-on endpoints are in `billing.add_on_apis`."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ from billing.models import (
 from billing.proration import Proration
 from billing.selectors import invoice_list_of_tenant, plan_get, plan_list_public, subscription_of_tenant
 from billing.subscriptions import subscription_price_per_month, subscription_proration_preview
-from config.errors import Conflict, DowngradeBlocked, NotFound, ValidationFailed
+from config.errors import Conflict, DowngradeBlocked, NotFound, PaymentDeclined, ValidationFailed
 from tenants.context import current_tenant
 
 CURRENCIES = tuple(Currency.values)
@@ -270,6 +271,34 @@ class SubscriptionCancelApi(TenantApi):
             subscription = backend.undo_cancel(tenant=tenant, actor=actor)
         else:
             subscription = backend.cancel(tenant=tenant, actor=actor)
+        return Response(SubscriptionOutput(subscription).data)
+
+
+class SubscriptionReactivateApi(TenantApi):
+    required_scopes = (Scope.BILLING_WRITE,)
+
+    @extend_schema(
+        operation_id="subscription_reactivate",
+        tags=["Billing"],
+        summary="Reactivate the subscription",
+        description=(
+            "A cancelled subscription starts again from now on the same plan, cycle and currency (local billing: "
+            "with the open invoice of the new period; Stripe: the saved card is charged now). A past-due or "
+            "suspended one (local billing) is settled: every open invoice is paid with the card on file now and "
+            "the workspace is active again at once. A trialing or active subscription is returned unchanged. "
+            "Refused with `conflict` without a card on file, and `payment_declined` (nothing charged) when the "
+            "card fails."
+        ),
+        request=None,
+        responses=SubscriptionOutput,
+        examples=[OpenApiExample("Active again", response_only=True, value=_SUBSCRIPTION_EXAMPLE)],
+    )
+    @error_responses(Conflict, PaymentDeclined)
+    def post(self, request: Request) -> Response:
+        current = _subscription_or_404()
+        if current.status not in (SubscriptionStatus.CANCELLED, SubscriptionStatus.PAST_DUE):
+            return Response(SubscriptionOutput(current).data)  # already running: nothing to do
+        subscription = billing_backend().reactivate(tenant=current_tenant(), actor=self.principal.actor)
         return Response(SubscriptionOutput(subscription).data)
 
 

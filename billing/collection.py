@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from django.db import transaction
 from django.utils import timezone
 
 from audit.services import Actor
@@ -18,7 +19,7 @@ from billing.models import Invoice, InvoiceStatus, Payment, PaymentMethod
 from billing.payment_methods import card_has_expired
 from billing.payments import invoice_record_payment
 from billing.selectors import payment_method_of_tenant
-from config.errors import Conflict
+from config.errors import Conflict, PaymentDeclined
 from tenants.context import on_public_schema
 
 if TYPE_CHECKING:
@@ -57,3 +58,26 @@ def invoices_collect_due(*, tenant: Tenant, now: datetime, actor: Actor) -> list
         return []
     due = Invoice.objects.filter(tenant_id=tenant.pk, status=InvoiceStatus.OPEN, next_payment_attempt_at__lte=now)
     return [invoice_charge_card(invoice=invoice, actor=actor) for invoice in due.order_by("issued_at", "id")]
+
+
+@on_public_schema
+def invoices_settle_with_card(*, tenant: Tenant, actor: Actor) -> list[Payment]:
+    """Pay every open invoice of `tenant` with the card on file now, oldest first, all or nothing:
+    the subscription and tenant become active again at once (e.g. a suspended workspace).
+
+    Raises `Conflict` without a card on file or without an open invoice, and `PaymentDeclined` (with
+    nothing recorded) when the card is declined.
+    """
+    with transaction.atomic():
+        open_invoices = Invoice.objects.filter(tenant_id=tenant.pk, status=InvoiceStatus.OPEN).order_by(
+            "issued_at", "id"
+        )
+        if not open_invoices.exists():
+            raise Conflict("There is no open invoice to pay.")
+        payments = []
+        for invoice in open_invoices:
+            payment = invoice_charge_card(invoice=invoice, actor=actor)
+            if payment.failure_reason:  # raising rolls the attempts back: nothing was paid
+                raise PaymentDeclined(f"{payment.method} was declined ({payment.failure_reason}). Try another card.")
+            payments.append(payment)
+    return payments

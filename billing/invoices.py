@@ -37,11 +37,27 @@ class InvoiceLineSpec:
 
 
 def invoice_create(
-    *, tenant: Tenant, currency: str, lines: list[InvoiceLineSpec], period_start: datetime, period_end: datetime
+    *,
+    tenant: Tenant,
+    currency: str,
+    lines: list[InvoiceLineSpec],
+    period_start: datetime,
+    period_end: datetime,
+    apply_credits: bool = True,
 ) -> Invoice:
     """Issue an open invoice with `lines`, its tax decided and the buyer's and seller's details copied
-    (`billing.tax`), due in INVOICE_DUE_DAYS and collected with the card on file (if any) from now."""
+    (`billing.tax`), due in INVOICE_DUE_DAYS and collected with the card on file (if any) from now.
+
+    With `apply_credits` (not for invoices mirrored from a provider), the tenant's staff credits in
+    `currency` pay what they can as a "Credit applied" line, never below zero (`billing.adjustments`),
+    and an invoice with nothing left to pay (credits, discounts) is issued paid. Call inside a transaction."""
+    from billing.adjustments import CREDIT_LINE, credits_record, credits_take
+
     now = timezone.now()
+    up_to = sum(line.amount for line in lines)
+    taken = credits_take(tenant=tenant, currency=currency, up_to=up_to) if apply_credits else []
+    if taken:
+        lines = [*lines, InvoiceLineSpec(CREDIT_LINE, -sum(item.amount for item in taken))]
     subtotal = sum(line.amount for line in lines)
     profile = BillingProfile.objects.filter(tenant_id=tenant.pk).first()
     tax = tax_decide(profile=profile)
@@ -79,4 +95,9 @@ def invoice_create(
         )
         for line in lines
     )
+    if taken:
+        credits_record(invoice=invoice, taken=taken)
+    if apply_credits and invoice.total == 0:  # a credit or discount covered it: nothing to collect
+        invoice.status, invoice.paid_at, invoice.next_payment_attempt_at = InvoiceStatus.PAID, now, None
+        invoice.save(update_fields=["status", "paid_at", "next_payment_attempt_at"])
     return invoice

@@ -22,9 +22,14 @@ from billing.dunning import dunning_suspended
 from billing.invoices import invoice_create
 from billing.models import Invoice, InvoiceStatus, Subscription, SubscriptionStatus, TrialReminder
 from billing.overage import OverageBill, overage_bill_compute
-from billing.payments import subscription_mark_past_due, tenant_status_sync
+from billing.payments import subscription_activate_paid, subscription_mark_past_due, tenant_status_sync
 from billing.selectors import payment_method_of_tenant
-from billing.subscriptions import invoice_for_period, period_end_for, subscription_tenant_plan_follow
+from billing.subscriptions import (
+    invoice_for_period,
+    period_end_for,
+    subscription_tenant_plan_follow,
+    subscription_webhook_publish_on_commit,
+)
 from tenants.context import on_public_schema
 from tenants.models import TenantStatus
 
@@ -39,20 +44,23 @@ _MAX_ROLL_OVERS_PER_RUN = 12
 def subscription_tenant_ids_due(*, now: datetime) -> list[int]:
     """Tenants with a lifecycle step due at `now` (a superset is harmless: every step re-checks)."""
     reminder_horizon = now + timedelta(days=max(TRIAL_REMINDER_DAYS))
-    due = Subscription.objects.filter(
-        Q(status=SubscriptionStatus.TRIALING, trial_ends_at__lte=reminder_horizon)
-        | Q(status=SubscriptionStatus.ACTIVE, current_period_end__lte=now)
+    local_only = Q(provider_subscription_id="") & (
+        Q(status=SubscriptionStatus.ACTIVE, current_period_end__lte=now)
         | Q(
             status=SubscriptionStatus.ACTIVE,
             tenant__invoices__status=InvoiceStatus.OPEN,
             tenant__invoices__due_at__lte=now,
         )
-        | Q(status=SubscriptionStatus.PAST_DUE, past_due_since__lte=now - timedelta(days=settings.AUTO_SUSPEND_DAYS))
         | Q(
             tenant__payment_method__isnull=False,
             tenant__invoices__status=InvoiceStatus.OPEN,
             tenant__invoices__next_payment_attempt_at__lte=now,
         )
+    )
+    due = Subscription.objects.filter(
+        Q(status=SubscriptionStatus.TRIALING, trial_ends_at__lte=reminder_horizon)
+        | Q(status=SubscriptionStatus.PAST_DUE, past_due_since__lte=now - timedelta(days=settings.AUTO_SUSPEND_DAYS))
+        | local_only
     )
     return sorted(set(due.values_list("tenant_id", flat=True)))
 
@@ -89,12 +97,22 @@ def _trial_reminders_send(subscription: Subscription, *, now: datetime) -> None:
         )
 
 
-def _cancel_now(subscription: Subscription) -> None:
-    subscription.status = SubscriptionStatus.CANCELLED
-    subscription.save(update_fields=["status", "updated_at"])
+def _cancel_now(subscription: Subscription, *, at: datetime) -> None:
+    """The cancellation set for period end takes effect at `at` (that end): cancelled, tenant too,
+    audited and announced with `subscription.cancelled`."""
+    subscription.status, subscription.cancelled_at = SubscriptionStatus.CANCELLED, at
+    subscription.save(update_fields=["status", "cancelled_at", "updated_at"])
     tenant_status_sync(
         tenant=subscription.tenant, to_status=TenantStatus.CANCELLED, actor=LIFECYCLE, reason="cancelled at period end"
     )
+    audit_record_platform_and_tenant(
+        tenant=subscription.tenant,
+        action="billing.subscription_cancelled",
+        actor=LIFECYCLE,
+        target=subscription,
+        data={"cancelled_at": at.isoformat()},
+    )
+    subscription_webhook_publish_on_commit(subscription=subscription, action="billing.subscription_cancelled")
 
 
 def _final_overage_invoice(subscription: Subscription, *, overage: OverageBill) -> None:
@@ -124,15 +142,27 @@ def _trial_end(subscription: Subscription, *, now: datetime) -> None:
     if subscription.status != SubscriptionStatus.TRIALING or ends is None or ends > now:
         return
     if subscription.cancel_at_period_end:
-        _cancel_now(subscription)
+        _cancel_now(subscription, at=ends)
         return
+    _scheduled_change_apply(subscription)  # a downgrade or cycle change chosen during the trial
     subscription.current_period_start = ends
     subscription.current_period_end = period_end_for(start=ends, billing_cycle=subscription.billing_cycle)
-    subscription.save(update_fields=["current_period_start", "current_period_end", "updated_at"])
-    invoice_for_period(subscription=subscription, start=ends)
-    if payment_method_of_tenant(tenant=subscription.tenant) is None:
+    subscription.save()
+    invoice = invoice_for_period(subscription=subscription, start=ends)
+    if invoice.status == InvoiceStatus.PAID:  # a staff credit covered it all
+        subscription_activate_paid(subscription=subscription, actor=LIFECYCLE)
+    elif payment_method_of_tenant(tenant=subscription.tenant) is None:
         subscription_mark_past_due(subscription=subscription, actor=LIFECYCLE, reason="trial ended unpaid", since=ends)
     # With a card on file, the collection step right after charges it: paid → active, declined → past due.
+
+
+def _scheduled_change_apply(subscription: Subscription) -> None:
+    """Put a scheduled plan and cycle in place (the caller saves): the period that starts uses them."""
+    if subscription.scheduled_plan_id and subscription.scheduled_plan is not None:
+        subscription.plan = subscription.scheduled_plan
+        subscription_tenant_plan_follow(tenant=subscription.tenant, plan=subscription.plan, actor=LIFECYCLE)
+    subscription.billing_cycle = subscription.scheduled_cycle or subscription.billing_cycle
+    subscription.scheduled_plan, subscription.scheduled_cycle = None, ""
 
 
 def _roll_over(subscription: Subscription, *, now: datetime) -> None:
@@ -147,14 +177,10 @@ def _roll_over(subscription: Subscription, *, now: datetime) -> None:
         )
         if subscription.cancel_at_period_end:
             _final_overage_invoice(subscription, overage=overage)
-            _cancel_now(subscription)
+            _cancel_now(subscription, at=subscription.current_period_end)
             return
         start = subscription.current_period_end
-        if subscription.scheduled_plan_id and subscription.scheduled_plan is not None:
-            subscription.plan = subscription.scheduled_plan
-            subscription_tenant_plan_follow(tenant=subscription.tenant, plan=subscription.plan, actor=LIFECYCLE)
-        subscription.billing_cycle = subscription.scheduled_cycle or subscription.billing_cycle
-        subscription.scheduled_plan, subscription.scheduled_cycle = None, ""
+        _scheduled_change_apply(subscription)
         subscription.current_period_start = start
         subscription.current_period_end = period_end_for(start=start, billing_cycle=subscription.billing_cycle)
         subscription.save()
@@ -208,7 +234,11 @@ def subscription_advance(*, tenant_id: int, now: datetime | None = None) -> None
     """Every time-driven step due for one tenant: trial reminders, trial end (→ past_due with an open
     invoice), period roll-over (renewal invoice, scheduled downgrade or cycle, or cancellation),
     collection of due invoices with the card on file (first attempts and retries), overdue invoice
-    (→ past_due), and suspension after AUTO_SUSPEND_DAYS past due. Idempotent."""
+    (→ past_due), and suspension after AUTO_SUSPEND_DAYS past due. Idempotent.
+
+    A subscription a billing provider holds (Stripe, `is_provider_managed`) gets only the reminders
+    and the suspension: its trial end, renewals, invoices, collection and retries are the
+    provider's, and reach us through the mirror (`stripe_billing.mirror`), the single source there."""
     now = now or timezone.now()
     with transaction.atomic():
         subscription = (
@@ -220,9 +250,15 @@ def subscription_advance(*, tenant_id: int, now: datetime | None = None) -> None
         if subscription is None or subscription.tenant.is_deleted:
             return
         _trial_reminders_send(subscription, now=now)
-        _trial_end(subscription, now=now)
-        _roll_over(subscription, now=now)
-        if invoices_collect_due(tenant=subscription.tenant, now=now, actor=LIFECYCLE):
-            subscription.refresh_from_db()  # the payments moved its status
-        _overdue_invoice(subscription, now=now)
+        if not subscription.is_provider_managed:
+            _local_steps(subscription, now=now)
         _suspend_if_overdue(subscription, now=now)
+
+
+def _local_steps(subscription: Subscription, *, now: datetime) -> None:
+    """What the product decides itself only for the subscriptions it bills (the local backend's)."""
+    _trial_end(subscription, now=now)
+    _roll_over(subscription, now=now)
+    if invoices_collect_due(tenant=subscription.tenant, now=now, actor=LIFECYCLE):
+        subscription.refresh_from_db()  # the payments moved its status
+    _overdue_invoice(subscription, now=now)

@@ -320,6 +320,17 @@ class Subscription(models.Model):
     )
     scheduled_cycle = models.CharField(max_length=16, choices=BillingCycle.choices, blank=True)
     past_due_since = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the subscription ended (empty while it runs; cleared on reactivation)."
+    )
+    provider_subscription_id = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text=(
+            "The billing provider's subscription (Stripe) whose mirror this row is. While set, the provider "
+            "decides periods, invoices and payments; the local lifecycle only sends reminders and suspends."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -328,6 +339,11 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tenant} on {self.plan} ({self.billing_cycle}, {self.status})"
+
+    @property
+    def is_provider_managed(self) -> bool:
+        """Whether a billing provider (Stripe) holds this subscription (see `provider_subscription_id`)."""
+        return bool(self.provider_subscription_id)
 
 
 class InvoiceStatus(models.TextChoices):
@@ -555,3 +571,118 @@ class BillingProfile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.legal_name} ({self.country})"
+
+
+# --- Staff's credits and discounts ---------------------------------------------------------------
+
+
+class TenantCredit(models.Model):
+    """Money staff grant a tenant: applied to its next invoices in `currency` until used up.
+
+    Written only by `billing.adjustments`; `remaining` falls as invoices use it, never below 0.
+    """
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="credits")
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    amount = models.PositiveIntegerField(validators=[MinValueValidator(1)], help_text="Minor units (cents, halalas).")
+    remaining = models.PositiveIntegerField(help_text="Minor units not yet applied to an invoice.")
+    reason = models.CharField(max_length=255)
+    created_by_type = models.CharField(max_length=16)
+    created_by_id = models.CharField(max_length=64, blank=True)
+    created_by_label = models.CharField(max_length=254, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("tenant", "created_at", "id")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(remaining__lte=models.F("amount")), name="credit_remaining_lte_amount"
+            )
+        ]
+        verbose_name = "credit"
+
+    def __str__(self) -> str:
+        return f"{self.tenant}: {self.amount / 100:.2f} {self.currency} ({self.remaining / 100:.2f} left)"
+
+
+class CreditApplication(models.Model):
+    """How much of one credit one invoice used (the invoice shows their sum as "Credit applied")."""
+
+    credit = models.ForeignKey(TenantCredit, on_delete=models.CASCADE, related_name="applications")
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="credit_applications")
+    amount = models.PositiveIntegerField(help_text="Minor units.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("credit", "id")
+
+    def __str__(self) -> str:
+        return f"{self.invoice}: {self.amount / 100:.2f}"
+
+
+class DiscountKind(models.TextChoices):
+    PERCENT = "percent", "Percent off"
+    FIXED = "fixed", "Fixed amount off"
+
+
+class TenantDiscount(models.Model):
+    """Staff's discount on the subscription lines (plan and add-ons) of a tenant's renewal invoices.
+
+    Applies to `duration_cycles` renewal invoices (empty: forever) while `active`. A fixed amount
+    applies only to invoices in its `currency` and never takes the subscription lines below zero.
+    """
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="discounts")
+    kind = models.CharField(max_length=8, choices=DiscountKind.choices)
+    percent = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True, help_text="For a percent discount, e.g. 20.00."
+    )
+    amount = models.PositiveIntegerField(
+        null=True, blank=True, help_text="For a fixed discount: minor units off each renewal invoice."
+    )
+    currency = models.CharField(max_length=3, choices=Currency.choices, blank=True, help_text="For a fixed discount.")
+    duration_cycles = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)], help_text="Renewal invoices; empty: forever."
+    )
+    cycles_applied = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True, help_text="Staff end a discount early by ending it.")
+    reason = models.CharField(max_length=255)
+    created_by_type = models.CharField(max_length=16)
+    created_by_id = models.CharField(max_length=64, blank=True)
+    created_by_label = models.CharField(max_length=254, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("tenant", "created_at", "id")
+        verbose_name = "discount"
+
+    def __str__(self) -> str:
+        return f"{self.tenant}: {self.label}"
+
+    @property
+    def off_label(self) -> str:
+        """What comes off, e.g. "20 % off" or "10.00 USD off"."""
+        if self.kind == DiscountKind.FIXED and self.amount is not None:
+            return f"{self.amount / 100:.2f} {self.currency} off"
+        return f"{self.percent.normalize():f} % off" if self.percent is not None else ""
+
+    @property
+    def label(self) -> str:
+        span = "forever" if self.duration_cycles is None else f"for {self.duration_cycles} renewals"
+        return f"{self.off_label}, {span}"
+
+    @property
+    def is_exhausted(self) -> bool:
+        return self.duration_cycles is not None and self.cycles_applied >= self.duration_cycles
+
+    def clean(self) -> None:
+        if self.kind == DiscountKind.PERCENT:
+            if self.percent is None or not 0 < self.percent <= 100:
+                raise ValidationError({"percent": "A percent discount needs a percent above 0 and at most 100."})
+            if self.amount is not None:
+                raise ValidationError({"amount": "A percent discount has no amount."})
+        elif self.kind == DiscountKind.FIXED:
+            if not self.amount or not self.currency:
+                raise ValidationError({"amount": "A fixed discount needs an amount of 1 or more and a currency."})
+            if self.percent is not None:
+                raise ValidationError({"percent": "A fixed discount has no percent."})

@@ -60,6 +60,12 @@ def _subscription_paid(subscription: Subscription, *, actor: Actor) -> None:
         )
 
 
+def subscription_activate_paid(*, subscription: Subscription, actor: Actor) -> None:
+    """Everything due is paid (e.g. a credit covered the invoice): a trialing or past-due
+    subscription becomes active, its tenant too. Call in a transaction."""
+    _subscription_paid(subscription, actor=actor)
+
+
 def subscription_mark_past_due(
     *, subscription: Subscription, actor: Actor, reason: str, since: datetime | None = None
 ) -> None:
@@ -67,6 +73,8 @@ def subscription_mark_past_due(
     subscription.status = SubscriptionStatus.PAST_DUE
     subscription.past_due_since = subscription.past_due_since or since or timezone.now()
     subscription.save(update_fields=["status", "past_due_since", "updated_at"])
+    if Tenant.objects.filter(pk=subscription.tenant_id, status=TenantStatus.SUSPENDED).exists():
+        return  # a suspended workspace stays suspended until paid (a failed retry must not lift it)
     tenant_status_sync(tenant=subscription.tenant, to_status=TenantStatus.PAST_DUE, actor=actor, reason=reason)
 
 

@@ -15,10 +15,10 @@ is the 30 days before it, `(as_of − 30 days, as_of]`:
   lies in the window and which are no longer trialing, and *converted* are those of them whose
   tenant has at least one paid invoice. `None` when no trial ended.
 - **Churn** = cancelled ÷ paying at window start, where *cancelled* are subscriptions now
-  `cancelled` whose last change (`updated_at`) lies in the window, and *paying at window start*
-  are subscriptions created before the window whose trial (if any) had ended by then and which
-  are now active, past due, or cancelled within the window. Subscriptions keep no status
-  history, so this is reconstructed from current state. `None` when nobody was paying.
+  `cancelled` whose cancellation took effect (`cancelled_at`) in the window, and *paying at
+  window start* are subscriptions created before the window whose trial (if any) had ended by
+  then and which are now active, past due, or cancelled within the window. Subscriptions keep no
+  status history, so this is reconstructed from current state. `None` when nobody was paying.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def revenue_summary(*, as_of: datetime | None = None, currency: str = "USD") -> 
     paid = Invoice.objects.filter(tenant_id=OuterRef("tenant_id"), status=InvoiceStatus.PAID)
     rows = list(
         Subscription.objects.annotate(tenant_status=F("tenant__status"), has_paid_invoice=Exists(paid)).only(
-            "plan_id", "billing_cycle", "currency", "status", "trial_ends_at", "created_at", "updated_at"
+            "plan_id", "billing_cycle", "currency", "status", "trial_ends_at", "created_at", "cancelled_at"
         )
     )
     suspended = [
@@ -124,7 +124,11 @@ def revenue_summary(*, as_of: datetime | None = None, currency: str = "USD") -> 
     ]
     converted = [s for s in ended if s.has_paid_invoice]
     churned_ids = {
-        s.pk for s in rows if s.status == SubscriptionStatus.CANCELLED and window_start < s.updated_at <= as_of
+        s.pk
+        for s in rows
+        if s.status == SubscriptionStatus.CANCELLED
+        and s.cancelled_at is not None
+        and window_start < s.cancelled_at <= as_of
     }
     earning_ids = {s.pk for s in earning}
     paying_at_start = {

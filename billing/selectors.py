@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 
 from billing.models import (
+    CYCLE_MONTHS,
     AddOn,
+    AddOnPrice,
     BillingCycle,
     BillingProfile,
     Currency,
@@ -17,6 +20,8 @@ from billing.models import (
     Plan,
     Subscription,
     TenantAddOn,
+    TenantCredit,
+    TenantDiscount,
     TenantEntitlementOverride,
 )
 
@@ -97,3 +102,62 @@ def payment_method_of_tenant(*, tenant: Tenant) -> PaymentMethod | None:
 def billing_profile_of_tenant(*, tenant: Tenant) -> BillingProfile | None:
     """Who the tenant's invoices are addressed to (None until it saves its details)."""
     return BillingProfile.objects.filter(tenant_id=tenant.pk).first()
+
+
+def tenant_credit_balance(*, tenant: Tenant) -> dict[str, int]:
+    """What is left of the tenant's staff credits, per currency (minor units; currencies with 0 left omitted)."""
+    rows = (
+        TenantCredit.objects.filter(tenant_id=tenant.pk, remaining__gt=0)
+        .values("currency")
+        .annotate(left=Sum("remaining"))
+        .order_by("currency")
+    )
+    return {row["currency"]: row["left"] for row in rows}
+
+
+def tenant_discount_list_active(*, tenant: Tenant) -> list[TenantDiscount]:
+    """The tenant's discounts that still apply to coming renewal invoices, oldest first."""
+    discounts = TenantDiscount.objects.filter(tenant_id=tenant.pk, active=True).order_by("created_at", "pk")
+    return [discount for discount in discounts if not discount.is_exhausted]
+
+
+@dataclass(frozen=True)
+class AddOnOffer:
+    """One public add-on as a tenant sees it: its price in the subscription's currency and cycle
+    (None when it is not sold there), and the tenant's holding (None when it holds none)."""
+
+    add_on: AddOn
+    price: AddOnPrice | None
+    billing_cycle: str
+    held: TenantAddOn | None
+
+    @property
+    def amount_per_cycle(self) -> int | None:
+        return self.price.amount * CYCLE_MONTHS[self.billing_cycle] if self.price else None
+
+    @property
+    def is_active(self) -> bool:
+        return self.held is not None
+
+
+def add_on_offers_for_tenant(*, tenant: Tenant) -> list[AddOnOffer]:
+    """The marketplace: every public add-on and every add-on the tenant holds (even a retired one),
+    in display order, priced in its subscription's currency and cycle (USD monthly without one)."""
+    subscription = subscription_of_tenant(tenant=tenant)
+    currency = subscription.currency if subscription else Currency.USD
+    cycle = subscription.billing_cycle if subscription else BillingCycle.MONTHLY
+    held = {holding.add_on_id: holding for holding in tenant_add_on_list(tenant=tenant)}
+    add_ons = AddOn.objects.filter(is_public=True) | AddOn.objects.filter(pk__in=held)
+    offers = []
+    for add_on in add_ons.distinct().prefetch_related("prices").order_by("sort_order", "code"):
+        price = next((p for p in add_on.prices.all() if p.currency == currency), None)
+        offers.append(AddOnOffer(add_on=add_on, price=price, billing_cycle=cycle, held=held.get(add_on.pk)))
+    return offers
+
+
+def add_on_get_for_tenant(*, tenant: Tenant, code: str) -> AddOn | None:
+    """A public add-on, or one the tenant holds, by code (None otherwise: others' retired add-ons stay hidden)."""
+    add_on = AddOn.objects.filter(code=code).first()
+    if add_on is None or add_on.is_public or tenant_add_on_list(tenant=tenant).filter(add_on=add_on).exists():
+        return add_on
+    return None

@@ -50,6 +50,11 @@ def _locked(tenant: Tenant) -> Subscription:
     return subscription
 
 
+def subscription_lock(*, tenant: Tenant) -> Subscription:
+    """The tenant's subscription, locked for the caller's transaction. Raises `Conflict` if it has none."""
+    return _locked(tenant)
+
+
 def _audit(subscription: Subscription, *, action: str, actor: Actor, data: dict[str, object]) -> None:
     audit_record_platform_and_tenant(
         tenant=subscription.tenant, action=action, actor=actor, target=subscription, data=data
@@ -63,12 +68,16 @@ _WEBHOOK_EVENT_OF_ACTION = {
     "billing.subscription_started": "subscription.created",
     "billing.subscription_upgraded": "subscription.upgraded",
     "billing.cancel_scheduled": "subscription.cancelled",
+    "billing.subscription_cancelled": "subscription.cancelled",
 }
 
 
-def subscription_webhook_publish_on_commit(*, subscription: Subscription, action: str) -> None:
+def subscription_webhook_publish_on_commit(
+    *, subscription: Subscription, action: str, details: dict[str, object] | None = None
+) -> None:
     """Publish `subscription.*` for an audited change once the transaction commits (any other
-    audited change is `subscription.updated`), with the subscription as audited."""
+    audited change is `subscription.updated`), with the subscription as audited and `details`
+    (e.g. `{"add_on": {...}}`) beside it."""
     from webhooks.events import webhook_event_publish  # webhooks imports billing's entitlements
 
     event_type = _WEBHOOK_EVENT_OF_ACTION.get(action, "subscription.updated")
@@ -82,6 +91,7 @@ def subscription_webhook_publish_on_commit(*, subscription: Subscription, action
             "trial_ends_at": subscription.trial_ends_at,
             "cancel_at_period_end": subscription.cancel_at_period_end,
         },
+        **(details or {}),
     }
     tenant = subscription.tenant
     transaction.on_commit(lambda: webhook_event_publish(tenant=tenant, event_type=event_type, data=data), robust=True)
@@ -319,19 +329,26 @@ def period_end_for(*, start: datetime, billing_cycle: str) -> datetime:
 def invoice_for_period(
     *, subscription: Subscription, start: datetime, extra_lines: Sequence[InvoiceLineSpec] = ()
 ) -> Invoice:
-    """Issue the open invoice of the period of `subscription` (its plan, cycle, currency) from `start`,
-    with `extra_lines` (e.g. the overage of the period that ended) after the plan's line."""
+    """Issue the open invoice of the period of `subscription` (its plan, cycle, currency) from `start`:
+    the plan's line, a line per active add-on, the staff discounts on those subscription lines, then
+    `extra_lines` (e.g. the overage of the period that ended); staff credits apply (`invoice_create`)."""
+    from billing.add_ons import add_on_invoice_lines  # billing.add_ons imports this module
+    from billing.adjustments import discounts_apply
+
     price = _price(plan=subscription.plan, billing_cycle=subscription.billing_cycle, currency=subscription.currency)
     end = period_end_for(start=start, billing_cycle=subscription.billing_cycle)
-    line = InvoiceLineSpec(
-        f"{subscription.plan.name}, {subscription.get_billing_cycle_display().lower()} "
-        f"({start:%Y-%m-%d} – {end:%Y-%m-%d})",
-        price.amount,
+    cycle = subscription.get_billing_cycle_display().lower()
+    line = InvoiceLineSpec(f"{subscription.plan.name}, {cycle} ({start:%Y-%m-%d} – {end:%Y-%m-%d})", price.amount)
+    subscription_lines = [line, *add_on_invoice_lines(subscription=subscription, start=start, end=end)]
+    discounts = discounts_apply(
+        tenant=subscription.tenant,
+        currency=subscription.currency,
+        base=sum(item.amount for item in subscription_lines),
     )
     return invoice_create(
         tenant=subscription.tenant,
         currency=subscription.currency,
-        lines=[line, *extra_lines],
+        lines=[*subscription_lines, *(InvoiceLineSpec(d.description, d.amount) for d in discounts), *extra_lines],
         period_start=start,
         period_end=end,
     )
@@ -413,6 +430,7 @@ def subscription_reactivate(*, tenant: Tenant, actor: Actor) -> tuple[Subscripti
             raise Conflict("Only a cancelled subscription can be reactivated.")
         now = timezone.now()
         subscription.status, subscription.cancel_at_period_end = SubscriptionStatus.ACTIVE, False
+        subscription.cancelled_at = None
         subscription.current_period_start = now
         subscription.current_period_end = period_end_for(start=now, billing_cycle=subscription.billing_cycle)
         subscription.save()

@@ -34,6 +34,7 @@ ERROR_CODES: dict[str, ErrorCode] = {
     "permission_denied": ErrorCode(403, "Authenticated, but not allowed to do this (including a failed CSRF check)."),
     "insufficient_scope": ErrorCode(403, "The credentials lack a scope this endpoint requires."),
     "ip_not_allowed": ErrorCode(403, "The API key may not be used from the client's IP address."),
+    "origin_not_allowed": ErrorCode(403, "A publishable key was used from a web origin it does not allow."),
     "tenant_suspended": ErrorCode(403, "The workspace is suspended."),
     "tenant_cancelled": ErrorCode(403, "The workspace's subscription is cancelled."),
     "feature_not_in_plan": ErrorCode(403, "The workspace's plan and add-ons do not include this feature."),
@@ -43,6 +44,7 @@ ERROR_CODES: dict[str, ErrorCode] = {
     "not_acceptable": ErrorCode(406, "The Accept header asks for a format the endpoint cannot render."),
     "conflict": ErrorCode(409, "The request conflicts with the current state of the resource."),
     "invalid_transition": ErrorCode(409, "A status change that the state machine does not allow."),
+    "agent_not_active": ErrorCode(409, "The agent is a draft, paused or archived: only active agents chat."),
     "downgrade_blocked": ErrorCode(409, "Current usage exceeds the target plan's limits: reduce it first."),
     "file_too_large": ErrorCode(413, "An uploaded file is larger than the limit (`max_bytes`)."),
     "payment_declined": ErrorCode(402, "The payment provider declined the payment (e.g. the card was refused)."),
@@ -50,10 +52,12 @@ ERROR_CODES: dict[str, ErrorCode] = {
     "idempotency_key_reused": ErrorCode(422, "The Idempotency-Key was already used with a different request."),
     "rate_limited": ErrorCode(429, "Too many requests: wait for Retry-After seconds."),
     "quota_exceeded": ErrorCode(429, "A monthly quota of the plan is used up; it resets at reset_at."),
+    "agent_budget_exceeded": ErrorCode(429, "The agent's daily token or money budget is used up until resets_at."),
     "webhook_signature_invalid": ErrorCode(400, "A payment-provider webhook with an invalid signature or timestamp."),
     "internal_error": ErrorCode(500, "An unexpected error on the server; quote the request_id to support."),
     "no_tenant_active": ErrorCode(500, "A server bug (workspace data touched outside a workspace): as internal_error."),
     "payment_provider_error": ErrorCode(502, "The payment provider (Stripe) failed or was unreachable; try again."),
+    "model_provider_error": ErrorCode(502, "The language model provider failed, timed out or refused; see retryable."),
 }
 
 
@@ -120,6 +124,15 @@ class IpNotAllowed(ApplicationError):
     title = "This API key may not be used from your IP address."
 
 
+class OriginNotAllowed(ApplicationError):
+    """A publishable key (`pk_live_…`) used without an `Origin` header or from an origin that is not
+    in its `allowed_origins`. `extra`: `origin` (as received, or null)."""
+
+    code = "origin_not_allowed"
+    status = 403
+    title = "This key may not be used from this website."
+
+
 class ScopeMissing(ApplicationError):
     code = "insufficient_scope"
     status = 403
@@ -139,6 +152,15 @@ class QuotaExceeded(ApplicationError):
     code = "quota_exceeded"
     status = 429
     title = "A monthly quota is used up."
+
+
+class AgentBudgetExceeded(ApplicationError):
+    """`extra`: `agent_id`, `limit` (`daily_token_budget` or `daily_cost_budget`), `budget` and `spent`
+    (decimal strings), `currency`, `resets_at` (the next UTC midnight) and `retry_after` (seconds)."""
+
+    code = "agent_budget_exceeded"
+    status = 429
+    title = "The agent's daily budget is used up."
 
 
 class IdempotencyKeyReused(ApplicationError):
@@ -217,3 +239,20 @@ class WebhookTargetRefused(ValidationFailed):
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail, errors={"url": [detail]})
+
+
+class AgentNotActive(Conflict):
+    """Chat with an agent that is not `active`. `extra`: `agent_id`, `agent_status`."""
+
+    code = "agent_not_active"
+    title = "This agent is not active."
+
+
+class ModelProviderError(ApplicationError):
+    """The model provider (an OpenAI-compatible endpoint) failed. `extra`: `provider`,
+    `retryable` (a timeout, 429 or 5xx: the same request may succeed later) and
+    `provider_status` (the endpoint's HTTP status, when it answered)."""
+
+    code = "model_provider_error"
+    status = 502
+    title = "The language model provider could not answer."

@@ -9,6 +9,7 @@ urlpatterns = [
     *common_urlpatterns,
     path("api/v1/", include("api.urls")),
     *api_fallback_urlpatterns,
+    path("", include("widget.urls")),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("", include("portal.urls")),

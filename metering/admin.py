@@ -1,4 +1,5 @@
-"""Staff admin: the model price table, and usage per tenant this month (with token costs)."""
+"""Staff admin: the model price table, usage per tenant this month (with token costs), and
+conversations per tenant (counts and cost, per agent on a tenant's page; never message contents)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,17 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils import timezone
+from django_tenants.utils import schema_context
 
 from audit.services import Actor
-from metering.models import ModelPrice, TenantUsage
-from metering.selectors import model_price_map, tenants_month_usage
+from conversations.selectors import conversation_stats_per_agent
+from metering.models import ModelPrice, TenantConversations, TenantUsage
+from metering.selectors import model_price_map, tenants_conversation_totals, tenants_month_usage
 from metering.services import model_price_delete, model_price_save
 from usage.meters import COUNTERS, Meter, UsagePeriod, is_gauge
 
@@ -94,3 +99,76 @@ class TenantUsageAdmin(admin.ModelAdmin):
     @admin.display(description="token cost (USD)")
     def token_cost(self, tenant: Any) -> str:
         return str(getattr(tenant, "usage_cost", ""))
+
+
+class ReadOnlyTenantAdmin(admin.ModelAdmin):
+    """A staff list of tenants with numbers read from their schemas: nothing to add, change or delete."""
+
+    list_filter = ("status", "plan")
+    search_fields = ("slug", "name")
+    list_select_related = ("plan",)
+    list_per_page = 50
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(TenantConversations)
+class TenantConversationsAdmin(ReadOnlyTenantAdmin):
+    """Read-only: each tenant's conversations, messages and their cost (all time, one query over
+    the listed schemas); a tenant's page splits them per agent. Privacy: numbers and agent names
+    only, never message contents or visitor details."""
+
+    list_display = ("name", "slug", "plan", "status", "conversations", "messages", "conversation_cost")
+
+    def get_changelist_instance(self, request: HttpRequest) -> ChangeList:
+        changelist = super().get_changelist_instance(request)
+        tenants = list(changelist.result_list)
+        totals = tenants_conversation_totals(tenants=tenants)
+        for tenant in tenants:
+            tenant.conversation_totals = totals.get(tenant.pk)  # type: ignore[attr-defined]
+        changelist.result_list = tenants  # type: ignore[assignment]
+        return changelist
+
+    @admin.display(description="conversations")
+    def conversations(self, tenant: Any) -> str:
+        totals = getattr(tenant, "conversation_totals", None)
+        return f"{totals.conversations:,}" if totals else "0"
+
+    @admin.display(description="messages")
+    def messages(self, tenant: Any) -> str:
+        totals = getattr(tenant, "conversation_totals", None)
+        return f"{totals.messages:,}" if totals else "0"
+
+    @admin.display(description="cost (USD)")
+    def conversation_cost(self, tenant: Any) -> str:
+        totals = getattr(tenant, "conversation_totals", None)
+        return str(totals.cost.quantize(Decimal("0.0001"))) if totals else "0.0000"
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """One tenant's conversations per agent, read inside its schema."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        tenant = self.get_object(request, object_id)
+        if tenant is None:
+            raise Http404
+        with schema_context(tenant.schema_name):
+            per_agent = conversation_stats_per_agent()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Conversations of {tenant.name}",
+            "tenant": tenant,
+            "per_agent": per_agent,
+            "total_conversations": sum(row.conversations for row in per_agent),
+            "total_cost": sum((row.cost for row in per_agent), start=Decimal(0)),
+        }
+        return TemplateResponse(request, "admin/metering/tenant_conversations.html", context)

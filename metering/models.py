@@ -62,3 +62,13 @@ class TenantUsage(Tenant):
         proxy = True
         verbose_name = "usage per tenant"
         verbose_name_plural = "usage per tenant"
+
+
+class TenantConversations(Tenant):
+    """Staff's view of each tenant's conversations: counts and cost, per agent on a tenant's page
+    (admin only; no table of its own; never message contents)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "conversations per tenant"
+        verbose_name_plural = "conversations per tenant"

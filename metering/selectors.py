@@ -67,3 +67,30 @@ def tenants_month_usage(*, tenants: Iterable[Tenant], first_day: str, last_day: 
         for tenant_id, meter, model, token_type, quantity in cursor.fetchall():
             rows[tenant_id].append(TenantMonthRow(meter, model, token_type, int(quantity)))
     return rows
+
+
+@dataclass(frozen=True)
+class TenantConversationTotals:
+    conversations: int
+    messages: int
+    cost: Decimal  # USD
+
+
+def tenants_conversation_totals(*, tenants: Iterable[Tenant]) -> dict[int, TenantConversationTotals]:
+    """Each tenant's conversations, messages and conversation cost (all time), in one UNION ALL
+    query over the tenants' schemas (names from Tenant rows, quoted as identifiers)."""
+    tenants = [tenant for tenant in tenants if tenant.schema_name != get_public_schema_name()]
+    if not tenants:
+        return {}
+    quote = connection.ops.quote_name
+    parts = [
+        f"SELECT %s AS tenant_id, COUNT(*), COALESCE(SUM(message_count), 0), COALESCE(SUM(cost), 0) "  # noqa: S608
+        f"FROM {quote(tenant.schema_name)}.conversations_conversation"
+        for tenant in tenants
+    ]
+    totals: dict[int, TenantConversationTotals] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), [tenant.pk for tenant in tenants])
+        for tenant_id, conversations, messages, cost in cursor.fetchall():
+            totals[tenant_id] = TenantConversationTotals(int(conversations), int(messages), Decimal(cost))
+    return totals

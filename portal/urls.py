@@ -1,16 +1,20 @@
 from django.urls import include, path
 
+from agents import task_views
 from agents import views as agents_views
 from alerts import views as alerts_views
+from conversations import views as conversations_views
 from notifications import views as notifications_views
 from portal.views import (
     account,
     api_keys,
     audit_log,
     billing,
+    billing_add_ons,
     billing_hosted,
     billing_payment,
     billing_profile,
+    billing_subscription,
     dashboard,
     team,
 )
@@ -27,6 +31,16 @@ urlpatterns = [
     path("agents/<str:agent_id>/edit/", agents_views.agent_edit, name="agent_edit"),
     path("agents/<str:agent_id>/status/", agents_views.agent_status, name="agent_status"),
     path("agents/<str:agent_id>/archive/", agents_views.agent_archive_action, name="agent_archive"),
+    path("agents/<str:agent_id>/tasks/", task_views.task_assign, name="task_assign"),
+    path("agents/<str:agent_id>/try-it/", conversations_views.agent_try_it, name="agent_try_it"),
+    path("conversations/", conversations_views.conversations_page, name="conversations"),
+    path("conversations/<str:conversation_id>/", conversations_views.conversation_page, name="conversation"),
+    path("settings/model-providers/", conversations_views.model_providers_page, name="model_providers"),
+    path("tasks/", task_views.tasks_page, name="tasks"),
+    path("tasks/<str:task_id>/", task_views.task_page, name="task"),
+    path("tasks/<str:task_id>/approve/", task_views.task_approve, name="task_approve"),
+    path("tasks/<str:task_id>/reject/", task_views.task_reject, name="task_reject"),
+    path("tasks/<str:task_id>/cancel/", task_views.task_cancel, name="task_cancel"),
     path("org-chart/", agents_views.org_chart_page, name="org_chart"),
     path("org-chart/departments/", agents_views.department_new, name="department_new"),
     path("org-chart/departments/<str:department_id>/delete/", agents_views.department_remove, name="department_delete"),
@@ -75,6 +89,11 @@ urlpatterns = [
     path("billing/checkout/<slug:plan_code>/", billing_hosted.billing_checkout, name="billing_checkout"),
     path("billing/payment-portal/", billing_hosted.billing_payment_portal, name="billing_payment_portal"),
     path("billing/cancel/undo/", billing.billing_cancel_undo, name="billing_cancel_undo"),
+    path("billing/add-ons/", billing_add_ons.billing_add_ons, name="billing_add_ons"),
+    path("billing/add-ons/<slug:code>/buy/", billing_add_ons.billing_add_on_buy, name="billing_add_on_buy"),
+    path("billing/add-ons/<slug:code>/remove/", billing_add_ons.billing_add_on_remove, name="billing_add_on_remove"),
+    path("billing/cycle/", billing_subscription.billing_cycle_change, name="billing_cycle_change"),
+    path("billing/reactivate/", billing_subscription.billing_reactivate, name="billing_reactivate"),
     path("billing/scheduled-change/undo/", billing.billing_scheduled_change_undo, name="billing_scheduled_change_undo"),
     path("billing/invoices/<str:number>/", billing.billing_invoice, name="billing_invoice"),
     path("billing/invoices/<str:number>/pay/", billing_payment.billing_invoice_pay, name="billing_invoice_pay"),
@@ -86,4 +105,6 @@ urlpatterns = [
         name="billing_payment_method_remove",
     ),
     path("", include("knowledge.portal_urls")),
+    path("", include("leads.portal_urls")),
+    path("", include("widget.portal_urls")),
 ]

@@ -8,7 +8,13 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from stripe_billing.models import StripeCustomerLink, StripeInvoiceLink, StripePriceLink, StripeWebhookEvent
+from stripe_billing.models import (
+    StripeAddOnItem,
+    StripeCustomerLink,
+    StripeInvoiceLink,
+    StripePriceLink,
+    StripeWebhookEvent,
+)
 from stripe_billing.webhooks import webhook_event_reprocess
 
 
@@ -48,6 +54,16 @@ class StripeInvoiceLinkAdmin(ReadOnlyAdmin):
     list_display = ("invoice", "stripe_invoice_id", "failed_attempts_recorded")
     search_fields = ("stripe_invoice_id", "invoice__number", "invoice__tenant__slug")
     list_select_related = ("invoice",)
+
+
+@admin.register(StripeAddOnItem)
+class StripeAddOnItemAdmin(ReadOnlyAdmin):
+    """Add-ons held because the tenant's Stripe subscription has an item for them (the mirror's)."""
+
+    list_display = ("tenant", "add_on", "quantity", "subscription_item_id", "started_at", "ended_at")
+    list_filter = ("add_on", ("ended_at", admin.EmptyFieldListFilter))
+    search_fields = ("tenant__slug", "tenant__name", "subscription_item_id", "subscription_id")
+    list_select_related = ("tenant", "add_on")
 
 
 @admin.register(StripeWebhookEvent)

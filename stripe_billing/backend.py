@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from audit.services import Actor
-from billing.models import Invoice, Payment, PaymentStatus, Plan, Subscription
+from billing.models import AddOn, Invoice, Payment, PaymentStatus, Plan, Subscription, TenantAddOn
 from billing.subscriptions import subscription_start_trial
 from config.errors import Conflict
+from stripe_billing.add_ons import stripe_add_on_cancel, stripe_add_on_purchase
 from stripe_billing.models import StripeInvoiceLink
 from stripe_billing.selectors import stripe_checkout_needed
 from stripe_billing.services import (
@@ -60,6 +61,16 @@ class StripeBillingBackend:
 
     def reactivate(self, *, tenant: Tenant, actor: Actor) -> Subscription:
         return stripe_reactivate(tenant=tenant, actor=actor)
+
+    def purchase_add_on(
+        self, *, tenant: Tenant, add_on: AddOn, quantity: int, actor: Actor
+    ) -> tuple[TenantAddOn, Invoice | None]:
+        """A subscription item: Stripe prorates the rest of the period onto the next invoice, so no
+        invoice is issued now (None)."""
+        return stripe_add_on_purchase(tenant=tenant, add_on=add_on, quantity=quantity, actor=actor), None
+
+    def cancel_add_on(self, *, tenant: Tenant, add_on: AddOn, actor: Actor) -> TenantAddOn:
+        return stripe_add_on_cancel(tenant=tenant, add_on=add_on, actor=actor)
 
     def record_payment(self, *, invoice: Invoice, succeeded: bool, actor: Actor) -> Payment:
         """Staff record a payment made outside Stripe: Stripe marks the invoice paid out of band and

@@ -4,6 +4,7 @@ Idempotent and safe to re-run: Products have ids we choose (`agentry_plan_<code>
 `agentry_addon_<code>`); Prices are found by their `lookup_key`. A price whose amount changed
 gets a new Stripe Price that takes the lookup key over (`transfer_lookup_key`); the old link is
 kept, not current, so subscriptions still on the old Price keep resolving to the catalog.
+Add-on Prices carry the metadata `agentry_add_on=<code>` (added to older Prices on a re-run).
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from billing.models import CYCLE_MONTHS, AddOn, BillingCycle, Plan
 from stripe_billing.client import stripe_client
 from stripe_billing.models import StripePriceLink
 
+# On every add-on Price: the mirror turns a subscription item whose Price carries it into a held add-on.
+ADD_ON_METADATA_KEY = "agentry_add_on"
+
 RECURRING: dict[str, dict[str, Any]] = {
     BillingCycle.MONTHLY: {"interval": "month", "interval_count": 1},
     BillingCycle.QUARTERLY: {"interval": "month", "interval_count": 3},
@@ -30,6 +34,7 @@ class CatalogSyncReport:
     products_created: list[str] = field(default_factory=list)
     prices_created: list[str] = field(default_factory=list)
     prices_linked: list[str] = field(default_factory=list)
+    prices_tagged: list[str] = field(default_factory=list)
     unchanged: int = 0
 
 
@@ -56,6 +61,7 @@ def _price_ensure(
     cycle: str,
     link_fields: dict[str, Any],
     report: CatalogSyncReport,
+    metadata: dict[str, str] | None = None,
 ) -> None:
     found = client.v1.prices.list({"lookup_keys": [lookup_key], "active": True, "limit": 1}).data
     price = found[0] if found else None
@@ -69,18 +75,24 @@ def _price_ensure(
         == (recurring["interval"], recurring["interval_count"])
     )
     if not matches:
-        price = client.v1.prices.create(
-            {
-                "product": product_id,
-                "unit_amount": amount,
-                "currency": currency.lower(),
-                "recurring": recurring,
-                "lookup_key": lookup_key,
-                "transfer_lookup_key": True,
-            }
-        )
+        params: Any = {
+            "product": product_id,
+            "unit_amount": amount,
+            "currency": currency.lower(),
+            "recurring": recurring,
+            "lookup_key": lookup_key,
+            "transfer_lookup_key": True,
+        }
+        if metadata:
+            params["metadata"] = metadata
+        price = client.v1.prices.create(params)
         report.prices_created.append(lookup_key)
     assert price is not None
+    tags: dict[str, str] = dict(price["metadata"] or {})
+    if metadata and any(tags.get(key) != value for key, value in metadata.items()):
+        # A Price created before add-ons carried metadata: the mirror recognises add-on items by it.
+        price = client.v1.prices.update(price["id"], {"metadata": metadata})
+        report.prices_tagged.append(lookup_key)
     with transaction.atomic():
         current = (
             StripePriceLink.objects.select_for_update().filter(is_current=True, **link_fields).order_by("pk").first()
@@ -99,7 +111,7 @@ def _price_ensure(
 
 def stripe_catalog_sync() -> CatalogSyncReport:
     """Create or find a Stripe Product per plan and add-on and a Price per catalog price (per cycle
-    for add-ons), and link them. Raises Stripe's errors (the command reports them)."""
+    for add-ons, tagged `agentry_add_on=<code>`), and link them. Raises Stripe's errors (the command reports them)."""
     client = stripe_client()
     report = CatalogSyncReport()
     for plan in Plan.objects.prefetch_related("prices"):
@@ -130,5 +142,6 @@ def stripe_catalog_sync() -> CatalogSyncReport:
                     cycle=cycle,
                     link_fields={"add_on_price": add_on_price, "billing_cycle": cycle},
                     report=report,
+                    metadata={ADD_ON_METADATA_KEY: add_on.code},
                 )
     return report

@@ -1,7 +1,8 @@
 """Stripe's state → the product's own billing rows. The one place that derives them.
 
 `subscription_state_from` reads a Stripe subscription (and its schedule) into what the product
-stores; `subscription_apply` writes that to `billing.Subscription` and moves the tenant;
+stores; `subscription_apply` writes that to `billing.Subscription`, moves the tenant and makes
+the tenant's Stripe-sold add-ons (`billing.TenantAddOn`) match the subscription's add-on items;
 `invoice_apply` turns a finalized Stripe invoice into a numbered `billing.Invoice` and its
 payments, through billing's own services (`invoice_create`, `invoice_record_payment`), so the
 same audit entries and billing events follow as with the local backend.
@@ -12,6 +13,7 @@ the current state is what makes replays, duplicates and out-of-order events harm
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,15 +22,19 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import Actor, audit_record_platform_and_tenant
+from billing.add_ons import add_on_change_announce
 from billing.invoices import InvoiceLineSpec, invoice_create
-from billing.models import Invoice, InvoiceStatus, PlanPrice, Subscription, SubscriptionStatus
+from billing.models import AddOn, Invoice, InvoiceStatus, PlanPrice, Subscription, SubscriptionStatus, TenantAddOn
 from billing.payments import invoice_record_payment, tenant_status_sync
+from billing.services import tenant_add_on_set
 from billing.subscriptions import subscription_tenant_plan_follow
 from config.errors import ApplicationError
-from stripe_billing.models import StripeInvoiceLink
-from stripe_billing.selectors import plan_price_for_stripe_price
+from stripe_billing.catalog import ADD_ON_METADATA_KEY
+from stripe_billing.models import StripeAddOnItem, StripeInvoiceLink
+from stripe_billing.selectors import add_on_price_for_stripe_price, plan_price_for_stripe_price
 from tenants.models import Tenant, TenantStatus
 
+logger = logging.getLogger(__name__)
 STRIPE_ACTOR = Actor.system("stripe")
 
 # Stripe subscription status → ours. `incomplete`/`incomplete_expired` (the first payment never
@@ -63,6 +69,15 @@ def _id(value: Any) -> str:
 
 
 @dataclass(frozen=True)
+class AddOnItem:
+    """A subscription item selling an add-on (its Price carries `agentry_add_on=<code>`)."""
+
+    item_id: str
+    code: str
+    quantity: int
+
+
+@dataclass(frozen=True)
 class SubscriptionState:
     stripe_id: str
     stripe_status: str
@@ -73,6 +88,8 @@ class SubscriptionState:
     trial_end: datetime | None
     cancel_at_period_end: bool
     scheduled_price: PlanPrice | None
+    ended_at: datetime | None = None  # when a `canceled` subscription ended
+    add_on_items: tuple[AddOnItem, ...] = ()
 
 
 def _scheduled_price(schedule: Any, *, period_end: datetime) -> PlanPrice | None:
@@ -86,6 +103,36 @@ def _scheduled_price(schedule: Any, *, period_end: datetime) -> PlanPrice | None
                 if price is not None:
                     return price
     return None
+
+
+def add_on_code_of_price(price: Any) -> str:
+    """The add-on a Stripe Price sells (its `agentry_add_on` metadata, else its catalog link), or ""."""
+    metadata = {} if isinstance(price, str) else price.get("metadata") or {}
+    if metadata.get(ADD_ON_METADATA_KEY):
+        return str(metadata[ADD_ON_METADATA_KEY])
+    linked = add_on_price_for_stripe_price(stripe_price_id=_id(price))  # a Price tagged before the sync did
+    return linked.add_on.code if linked is not None else ""
+
+
+def _add_on_items(data: Any, *, status: str) -> tuple[AddOnItem, ...]:
+    """The items selling add-ons; none once cancelled (the subscription bills nothing any more)."""
+    if status == SubscriptionStatus.CANCELLED:
+        return ()
+    found = []
+    for item in data["items"]["data"]:
+        code, quantity = add_on_code_of_price(item["price"]), int(item.get("quantity") or 0)
+        if code and quantity > 0:  # Stripe allows a quantity of 0: it sells nothing
+            found.append(AddOnItem(item_id=item["id"], code=code, quantity=quantity))
+    return tuple(found)
+
+
+def plan_item_of(data: Any) -> Any:
+    """The subscription's item selling the plan (the one whose Price is linked to a plan price).
+    Raises `UnmappedStripePrice` when there is none."""
+    for item in data["items"]["data"]:
+        if plan_price_for_stripe_price(stripe_price_id=_id(item["price"])) is not None:
+            return item
+    raise UnmappedStripePrice(f"Stripe subscription {data['id']} sells no Price linked to a plan price.")
 
 
 def subscription_state_from(data: Any, *, schedule: Any = None) -> SubscriptionState | None:
@@ -118,6 +165,10 @@ def subscription_state_from(data: Any, *, schedule: Any = None) -> SubscriptionS
         trial_end=stripe_time(data.get("trial_end")) if data["status"] == "trialing" else None,
         cancel_at_period_end=bool(data.get("cancel_at_period_end") or data.get("cancel_at")),
         scheduled_price=_scheduled_price(schedule, period_end=period_end),
+        ended_at=stripe_time(data.get("ended_at") or data.get("canceled_at"))
+        if status == SubscriptionStatus.CANCELLED
+        else None,
+        add_on_items=_add_on_items(data, status=status),
     )
 
 
@@ -141,11 +192,13 @@ def _tenant_follow(tenant: Tenant, *, status: str) -> None:
     tenant_status_sync(tenant=current, to_status=target, actor=STRIPE_ACTOR, reason=f"Stripe subscription {status}")
 
 
-def subscription_apply(*, tenant: Tenant, state: SubscriptionState) -> Subscription:
-    """Make the tenant's `billing.Subscription` (created if missing) and status match `state`.
+def subscription_apply(*, tenant: Tenant, state: SubscriptionState, actor: Actor = STRIPE_ACTOR) -> Subscription:
+    """Make the tenant's `billing.Subscription` (created if missing), status and Stripe-sold add-ons
+    match `state`.
 
     Audited (`billing.stripe_subscription_synced`, with the fields that changed) only when
-    something changed, so applying the same state twice leaves no trace the second time.
+    something changed, so applying the same state twice leaves no trace the second time. `actor`:
+    who the add-on changes are audited as (the customer whose purchase is being applied, or Stripe).
     """
     with transaction.atomic():
         subscription = Subscription.objects.select_for_update().filter(tenant_id=tenant.pk).first()
@@ -167,6 +220,13 @@ def subscription_apply(*, tenant: Tenant, state: SubscriptionState) -> Subscript
             values["past_due_since"] = (subscription.past_due_since if subscription else None) or timezone.now()
         else:
             values["past_due_since"] = None
+        values["provider_subscription_id"] = state.stripe_id
+        if state.status == SubscriptionStatus.CANCELLED:
+            values["cancelled_at"] = (
+                (subscription.cancelled_at if subscription else None) or state.ended_at or timezone.now()
+            )
+        else:
+            values["cancelled_at"] = None
         if subscription is None:
             subscription = Subscription.objects.create(tenant=tenant, **values)
             changed = sorted(values)
@@ -187,7 +247,79 @@ def subscription_apply(*, tenant: Tenant, state: SubscriptionState) -> Subscript
                 target=subscription,
                 data={"stripe_subscription": state.stripe_id, "status": state.stripe_status, "changed": changed},
             )
+        add_ons_apply(tenant=tenant, subscription=subscription, state=state, actor=actor)
     return subscription
+
+
+# --- Add-ons -------------------------------------------------------------------------------------
+
+
+def _wanted_add_ons(state: SubscriptionState) -> dict[int, tuple[AddOn, AddOnItem]]:
+    """add-on id → (add-on, its item); two items of one add-on count as one of both quantities."""
+    by_code = AddOn.objects.in_bulk({item.code for item in state.add_on_items}, field_name="code")
+    wanted: dict[int, tuple[AddOn, AddOnItem]] = {}
+    for item in state.add_on_items:
+        add_on = by_code.get(item.code)
+        if add_on is None:
+            logger.warning("stripe item %s sells unknown add-on %r: ignored", item.item_id, item.code)
+            continue
+        if add_on.pk in wanted:
+            first = wanted[add_on.pk][1]
+            item = AddOnItem(item_id=first.item_id, code=item.code, quantity=first.quantity + item.quantity)
+        wanted[add_on.pk] = (add_on, item)
+    return wanted
+
+
+def _item_record(
+    *, tenant: Tenant, add_on: AddOn, item: AddOnItem, subscription_id: str, row: StripeAddOnItem | None
+) -> None:
+    values = {"subscription_id": subscription_id, "subscription_item_id": item.item_id, "quantity": item.quantity}
+    if row is None:
+        StripeAddOnItem.objects.update_or_create(
+            subscription_item_id=item.item_id, defaults={**values, "tenant": tenant, "add_on": add_on, "ended_at": None}
+        )
+    elif any(getattr(row, name) != value for name, value in values.items()):
+        StripeAddOnItem.objects.filter(pk=row.pk).update(**values)
+
+
+def add_ons_apply(*, tenant: Tenant, subscription: Subscription, state: SubscriptionState, actor: Actor) -> None:
+    """Make the tenant's Stripe-sold add-ons match the subscription's add-on items. Call in a transaction.
+
+    A new item activates its add-on (`billing.add_on_purchased`), a changed quantity follows, a
+    vanished item (or a cancelled subscription) ends it (`billing.add_on_cancelled`; no refund is
+    ours to make). An add-on the tenant holds without an item (given by staff) is never touched,
+    and an item for such an add-on is not adopted. Applying the same state twice changes nothing.
+    """
+    current = {
+        row.add_on_id: row
+        for row in StripeAddOnItem.objects.select_for_update(of=("self",))
+        .select_related("add_on")
+        .filter(tenant_id=tenant.pk, ended_at__isnull=True)
+    }
+    held = {row.add_on_id: row for row in TenantAddOn.objects.filter(tenant_id=tenant.pk, active=True)}
+    for add_on_id, (add_on, item) in _wanted_add_ons(state).items():
+        row = current.pop(add_on_id, None)
+        if row is None and add_on_id in held:
+            continue  # staff's holding: not the mirror's to change
+        _item_record(tenant=tenant, add_on=add_on, item=item, subscription_id=state.stripe_id, row=row)
+        holding = held.get(add_on_id)
+        if holding is not None and holding.quantity == item.quantity:
+            continue
+        holding = tenant_add_on_set(tenant=tenant, add_on=add_on, quantity=item.quantity, active=True, actor=actor)
+        if add_on_id not in held:
+            data = {"add_on": add_on.code, "quantity": item.quantity, "stripe_item": item.item_id}
+            add_on_change_announce(
+                subscription, action="billing.add_on_purchased", held=holding, actor=actor, data=data
+            )
+    for add_on_id, row in current.items():  # items that are gone
+        StripeAddOnItem.objects.filter(pk=row.pk).update(ended_at=timezone.now())
+        if add_on_id not in held:
+            continue  # already inactive
+        holding = tenant_add_on_set(
+            tenant=tenant, add_on=row.add_on, quantity=held[add_on_id].quantity, active=False, actor=actor
+        )
+        data = {"add_on": row.add_on.code, "quantity": holding.quantity, "stripe_item": row.subscription_item_id}
+        add_on_change_announce(subscription, action="billing.add_on_cancelled", held=holding, actor=actor, data=data)
 
 
 # --- Invoices ------------------------------------------------------------------------------------
@@ -214,6 +346,7 @@ def _invoice_issue(*, tenant: Tenant, data: Any) -> StripeInvoiceLink:
         lines=_line_specs(data),
         period_start=stripe_time(period["start"]) or timezone.now(),
         period_end=stripe_time(period["end"]) or timezone.now(),
+        apply_credits=False,  # Stripe's invoice is what was charged; local credits never alter it
     )
     total = data["total"]
     subtotal = data.get("total_excluding_tax")

@@ -85,6 +85,36 @@ class StripePriceLink(models.Model):
         return f"{what} → {self.stripe_price_id}"
 
 
+class StripeAddOnItem(models.Model):
+    """An add-on a tenant holds because its Stripe subscription has an item for it (source: Stripe).
+
+    Written only by the mirror (`mirror.add_ons_apply`). A `billing.TenantAddOn` with a current row
+    here is Stripe's: the mirror activates, re-counts and ends it as the items come and go. A holding
+    without one was given by staff (or bought on the local backend) and the mirror leaves it alone.
+    Ended rows stay as history (and number the purchases, for idempotency keys).
+    """
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="stripe_add_on_items")
+    add_on = models.ForeignKey("billing.AddOn", on_delete=models.PROTECT, related_name="stripe_items")
+    subscription_id = models.CharField(max_length=255)
+    subscription_item_id = models.CharField(max_length=255, unique=True)
+    quantity = models.PositiveSmallIntegerField(default=1)
+    started_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("tenant", "add_on", "-started_at")
+        verbose_name = "Stripe add-on item"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "add_on"], condition=Q(ended_at__isnull=True), name="one_current_stripe_add_on_item"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant} {self.add_on} × {self.quantity} → {self.subscription_item_id}"
+
+
 class StripeInvoiceLink(models.Model):
     """The product invoice (`billing.Invoice`, numbered by us) a finalized Stripe invoice became."""
 

@@ -17,8 +17,15 @@ from django.db import transaction
 from djstripe.models import Invoice as MirroredInvoice
 from djstripe.models import Subscription as MirroredSubscription
 
+from audit.services import Actor
 from stripe_billing.client import stripe_client
-from stripe_billing.mirror import LIVE_STRIPE_STATUSES, invoice_apply, subscription_apply, subscription_state_from
+from stripe_billing.mirror import (
+    LIVE_STRIPE_STATUSES,
+    STRIPE_ACTOR,
+    invoice_apply,
+    subscription_apply,
+    subscription_state_from,
+)
 from stripe_billing.models import StripeCustomerLink
 
 
@@ -56,10 +63,13 @@ def _already_mirrored(model: type[MirroredSubscription] | type[MirroredInvoice],
     return stored is not None and stored == json.loads(str(data))
 
 
-def subscription_data_apply(*, link: StripeCustomerLink, data: Any, force: bool = False) -> None:
+def subscription_data_apply(
+    *, link: StripeCustomerLink, data: Any, force: bool = False, actor: Actor = STRIPE_ACTOR
+) -> None:
     """Mirror a subscription object just returned by Stripe and apply it. Call with `link` locked.
 
     `force`: apply even a state mirrored before (our row may have moved since, e.g. by a payment).
+    `actor`: who add-on changes are audited as (the customer applying their own purchase, or Stripe).
     """
     if not force and data["id"] == link.subscription_id and _already_mirrored(MirroredSubscription, data):
         return
@@ -76,7 +86,7 @@ def subscription_data_apply(*, link: StripeCustomerLink, data: Any, force: bool 
     if link.subscription_id != data["id"]:
         link.subscription_id = data["id"]
         link.save(update_fields=["subscription_id", "updated_at"])
-    subscription_apply(tenant=link.tenant, state=state)
+    subscription_apply(tenant=link.tenant, state=state, actor=actor)
 
 
 def subscription_refresh(*, link: StripeCustomerLink, subscription_id: str, force: bool = False) -> None:

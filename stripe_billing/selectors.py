@@ -11,6 +11,7 @@ from billing.models import AddOnPrice, PlanPrice, SubscriptionStatus
 from billing.selectors import subscription_of_tenant
 from config.errors import Conflict
 from stripe_billing.models import (
+    StripeAddOnItem,
     StripeCustomerLink,
     StripePriceLink,
     StripeWebhookEvent,
@@ -18,7 +19,7 @@ from stripe_billing.models import (
 )
 
 if TYPE_CHECKING:
-    from billing.models import Plan
+    from billing.models import AddOn, Plan
     from tenants.models import Tenant
 
 
@@ -59,6 +60,28 @@ def stripe_price_id_for_plan(*, plan: Plan, billing_cycle: str, currency: str) -
             f"{plan.name} ({billing_cycle}, {currency}) cannot be bought online yet. Contact billing support."
         )
     return link.stripe_price_id
+
+
+def stripe_price_id_for_add_on(*, add_on: AddOn, billing_cycle: str, currency: str) -> str:
+    """The Stripe Price `add_on` is sold as in this cycle and currency.
+
+    Raises `Conflict` when there is none yet (run `stripe_sync_catalog`).
+    """
+    link = (
+        StripePriceLink.objects.filter(
+            add_on_price__add_on=add_on, add_on_price__currency=currency, billing_cycle=billing_cycle, is_current=True
+        )
+        .only("stripe_price_id")
+        .first()
+    )
+    if link is None:
+        raise Conflict(f"{add_on.name} ({billing_cycle}, {currency}) cannot be bought online yet. Contact support.")
+    return link.stripe_price_id
+
+
+def stripe_add_on_items_current(*, tenant: Tenant) -> QuerySet[StripeAddOnItem]:
+    """The tenant's add-ons its Stripe subscription holds now (not ended)."""
+    return StripeAddOnItem.objects.filter(tenant_id=tenant.pk, ended_at__isnull=True)
 
 
 def plan_price_for_stripe_price(*, stripe_price_id: str) -> PlanPrice | None:

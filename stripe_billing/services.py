@@ -20,14 +20,15 @@ from django.utils import timezone
 from djstripe.models import Customer as MirroredCustomer
 
 from audit.services import Actor, audit_record_platform_and_tenant
-from billing.models import CYCLE_MONTHS, Plan, Subscription, SubscriptionStatus
+from billing.models import CYCLE_MONTHS, AddOn, Plan, Subscription, SubscriptionStatus
 from billing.selectors import subscription_of_tenant
 from billing.subscriptions import subscription_downgrade_check, subscription_price_per_month
 from config.errors import Conflict, ValidationFailed
 from stripe_billing.client import stripe_client, stripe_errors_as_application_errors
+from stripe_billing.mirror import add_on_code_of_price, plan_item_of
 from stripe_billing.models import StripeCustomerLink
 from stripe_billing.refresh import customer_link_lock, invoice_refresh, subscription_data_apply
-from stripe_billing.selectors import customer_link_of_tenant, stripe_price_id_for_plan
+from stripe_billing.selectors import customer_link_of_tenant, stripe_price_id_for_add_on, stripe_price_id_for_plan
 from tenants.context import on_public_schema
 from tenants.models import Tenant
 
@@ -58,8 +59,9 @@ def customer_ensure(*, tenant: Tenant) -> StripeCustomerLink:
     return link
 
 
-def _live_link(tenant: Tenant) -> tuple[StripeCustomerLink, Subscription]:
-    """The locked link of a tenant with a Stripe subscription that is not cancelled."""
+def live_link_lock(*, tenant: Tenant) -> tuple[StripeCustomerLink, Subscription]:
+    """The locked link of a tenant with a Stripe subscription that is not cancelled, and our
+    subscription row. Call in a transaction. Raises `Conflict` otherwise."""
     subscription = subscription_of_tenant(tenant=tenant)
     link = customer_link_of_tenant(tenant=tenant)
     if subscription is None or link is None or not link.subscription_id:
@@ -133,7 +135,7 @@ def _schedule_release(data: Any) -> None:
 
 def _upgrade_now(link: StripeCustomerLink, data: Any, *, price_id: str) -> None:
     _schedule_release(data)  # an upgrade replaces any downgrade or cycle change scheduled before
-    item = data["items"]["data"][0]
+    item = plan_item_of(data)  # add-on items stay as they are
     updated = stripe_client().v1.subscriptions.update(
         data["id"],
         {"items": [{"id": item["id"], "price": price_id}], "proration_behavior": "always_invoice"},
@@ -144,33 +146,56 @@ def _upgrade_now(link: StripeCustomerLink, data: Any, *, price_id: str) -> None:
     subscription_data_apply(link=link, data=stripe_client().v1.subscriptions.retrieve(data["id"]))
 
 
+def _add_on_phase_items(items: list[Any], *, billing_cycle: str, currency: str) -> list[dict[str, Any]]:
+    """The add-on items carried into the next phase, on their Prices for its cycle (all items of a
+    subscription share one interval). An item that sells no known add-on keeps its Price."""
+    carried = []
+    for item in items:
+        code = add_on_code_of_price(item["price"])
+        add_on = AddOn.objects.filter(code=code).first() if code else None
+        price_id = (
+            stripe_price_id_for_add_on(add_on=add_on, billing_cycle=billing_cycle, currency=currency.upper())
+            if add_on is not None
+            else item["price"]["id"]
+        )
+        carried.append({"price": price_id, "quantity": item.get("quantity") or 1})
+    return carried
+
+
 def _schedule_at_period_end(link: StripeCustomerLink, data: Any, *, price_id: str, billing_cycle: str) -> None:
+    item = plan_item_of(data)
+    add_on_items = [other for other in data["items"]["data"] if other["id"] != item["id"]]
+    # Before any Stripe call: an add-on without a Price in the new cycle refuses the change (`Conflict`).
+    carried = _add_on_phase_items(add_on_items, billing_cycle=billing_cycle, currency=data["currency"])
     client = stripe_client()
     schedule = (
         client.v1.subscription_schedules.retrieve(data["schedule"])
         if isinstance(data.get("schedule"), str)
         else client.v1.subscription_schedules.create({"from_subscription": data["id"]})
     )
-    item = data["items"]["data"][0]
     current_phase = schedule["phases"][0]
-    client.v1.subscription_schedules.update(
-        schedule["id"],
-        {
-            "end_behavior": "release",
-            "phases": [
-                {
-                    "items": [{"price": item["price"]["id"], "quantity": item.get("quantity") or 1}],
-                    "start_date": current_phase["start_date"],
-                    "end_date": item["current_period_end"],
-                },
-                {
-                    "items": [{"price": price_id, "quantity": 1}],
-                    "duration": {"interval": "month", "interval_count": CYCLE_MONTHS[billing_cycle]},
-                    "proration_behavior": "none",
-                },
-            ],
-        },
-    )
+    params: Any = {
+        "end_behavior": "release",
+        "phases": [
+            {
+                "items": [
+                    {"price": each["price"]["id"], "quantity": each.get("quantity") or 1}
+                    for each in [item, *add_on_items]
+                ],
+                "start_date": current_phase["start_date"],
+                "end_date": item["current_period_end"],
+            },
+            {
+                "items": [
+                    {"price": price_id, "quantity": 1},
+                    *carried,
+                ],
+                "duration": {"interval": "month", "interval_count": CYCLE_MONTHS[billing_cycle]},
+                "proration_behavior": "none",
+            },
+        ],
+    }
+    client.v1.subscription_schedules.update(schedule["id"], params)
     subscription_data_apply(link=link, data=client.v1.subscriptions.retrieve(data["id"]))
 
 
@@ -183,7 +208,7 @@ def stripe_plan_change(*, tenant: Tenant, plan: Plan, billing_cycle: str, actor:
     for the current plan and cycle, `Conflict` without a live Stripe subscription.
     """
     with transaction.atomic():
-        link, current = _live_link(tenant)
+        link, current = live_link_lock(tenant=tenant)
         if plan.pk == current.plan_id and billing_cycle == current.billing_cycle:
             problem = f"The workspace is already on {plan.name}, billed {billing_cycle}."
             raise ValidationFailed(problem, errors={"plan": [problem]})
@@ -212,7 +237,7 @@ def _subscription_update(
     *, tenant: Tenant, params: Any, release_schedule: bool, action: str, actor: Actor
 ) -> Subscription:
     with transaction.atomic():
-        link, current = _live_link(tenant)
+        link, current = live_link_lock(tenant=tenant)
         with stripe_errors_as_application_errors():
             data = stripe_client().v1.subscriptions.retrieve(link.subscription_id)
             if release_schedule:

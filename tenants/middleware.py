@@ -65,8 +65,17 @@ def _unknown_host(request: HttpRequest) -> HttpResponse:
     return render(request, "errors/unknown_host.html", {"platform_domain": settings.PLATFORM_DOMAIN}, status=404)
 
 
-# Paths a suspended or cancelled tenant can still use: sign in/out and settle billing.
-LOCKED_TENANT_ALLOWED_PREFIXES = ("/billing/", "/accounts/", "/static/", "/healthz", "/readyz", "/i18n/")
+# Paths a suspended or cancelled tenant can still use: sign in/out and settle billing (in the portal,
+# or through the API's reactivation, which pays what is owed or starts a cancelled subscription again).
+LOCKED_TENANT_ALLOWED_PREFIXES = (
+    "/billing/",
+    "/accounts/",
+    "/static/",
+    "/healthz",
+    "/readyz",
+    "/i18n/",
+    "/api/v1/subscription/reactivate",
+)
 
 
 class TenantStatusMiddleware:

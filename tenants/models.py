@@ -33,6 +33,9 @@ class Tenant(TenantMixin):
     # Staff overrides of the plan's API request limits (null: the plan decides).
     api_rate_limit_per_minute = models.PositiveIntegerField(null=True, blank=True)
     api_rate_limit_burst = models.PositiveIntegerField(null=True, blank=True)
+    # Conversations whose last message is older than this are purged daily (conversations.retention);
+    # null keeps them until a visitor's data is erased.
+    conversation_retention_days = models.PositiveIntegerField(null=True, blank=True)
     # Deletion is two-step: requested (portal/API gone at once, data kept for the grace
     # period), then purged (schema dropped) by the hourly task or an operator.
     deletion_requested_at = models.DateTimeField(null=True, blank=True)

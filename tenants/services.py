@@ -20,6 +20,7 @@ from billing.entitlements import entitlements_forget
 from billing.models import BillingCycle, Plan
 from billing.selectors import plan_get, subscription_of_tenant
 from config.errors import Conflict, InvalidTransition, ValidationFailed
+from knowledge.services import knowledge_files_purge
 from tenants.context import on_public_schema
 from tenants.models import Domain, Tenant, TenantStatus
 from tenants.routing import routing_cache_forget
@@ -200,6 +201,7 @@ EDITABLE_FIELDS = frozenset(
         "billing_email",
         "api_rate_limit_per_minute",
         "api_rate_limit_burst",
+        "conversation_retention_days",
     }
 )
 
@@ -324,6 +326,8 @@ def tenant_purge(*, tenant: Tenant, actor: Actor) -> None:
             cursor.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         Tenant.objects.filter(pk=tenant.pk).delete()
         audit_record(action="tenant.purged", actor=actor, tenant_slug=slug, data={"schema": schema})
+        # Files outside the database go once the drop is committed (a rollback keeps them).
+        transaction.on_commit(lambda: knowledge_files_purge(schema_name=schema))
     logger.info("tenant purged slug=%s schema=%s", slug, schema)
 
 

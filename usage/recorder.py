@@ -1,6 +1,7 @@
 """Recording usage: `usage_record`, the one entry point every metered action calls.
 
-One Redis round trip per event (usage.store.RECORD_SCRIPT): drop it if its idempotency id was
+One Redis round trip per event (usage.store.RECORD_SCRIPT), or per batch with
+`usage_record_many` (the same script per event, pipelined): drop it if its idempotency id was
 seen, bump the tenant's live counter, append it to the tenant's stream. The rollup
 (usage.rollup) folds the stream into PostgreSQL. If Redis is unreachable, the event is written
 to the tenant's PostgreSQL outbox instead and merged by the next rollup once Redis is back.
@@ -9,6 +10,7 @@ to the tenant's PostgreSQL outbox instead and merged by the next rollup once Red
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -118,31 +120,56 @@ def usage_record(
     return usage_event_record(tenant=tenant, event=event)
 
 
-def usage_event_record(*, tenant: Tenant, event: UsageEvent) -> bool:
-    """`usage_record` for an event built with `usage_event_build` (the API base builds it early)."""
-    schema = tenant.schema_name
+def _record_call(*, schema: str, event: UsageEvent) -> tuple[list[str], list[store.RedisArg]]:
+    """KEYS and ARGV of RECORD_SCRIPT for `event`."""
     gauge = is_gauge(event.meter)
     counter = (
         store.gauge_key(schema, event.meter)
         if gauge
         else store.counter_key(schema, event.meter, UsagePeriod.of(event.occurred_at).key)
     )
+    keys = [store.seen_key(schema, event.idempotency_id), store.stream_key(schema), counter, store.DIRTY_KEY]
+    args: list[store.RedisArg] = [
+        settings.USAGE_DEDUPE_SECONDS,
+        schema,
+        "1" if gauge else "0",
+        event.quantity,
+        store.COUNTER_TTL_SECONDS,
+        *event.as_stream_fields(),
+    ]
+    return keys, args
+
+
+def usage_event_record(*, tenant: Tenant, event: UsageEvent) -> bool:
+    """`usage_record` for an event built with `usage_event_build` (the API base builds it early)."""
+    keys, args = _record_call(schema=tenant.schema_name, event=event)
     try:
-        recorded = store.scripts().record(
-            keys=[store.seen_key(schema, event.idempotency_id), store.stream_key(schema), counter, store.DIRTY_KEY],
-            args=[
-                settings.USAGE_DEDUPE_SECONDS,
-                schema,
-                "1" if gauge else "0",
-                event.quantity,
-                store.COUNTER_TTL_SECONDS,
-                *event.as_stream_fields(),
-            ],
-        )
+        recorded = store.scripts().record(keys=keys, args=args)
     except redis.RedisError:
-        logger.error("Redis unreachable: usage event %s of %s written to the outbox", event.meter, schema)
+        logger.error("Redis unreachable: usage event %s of %s written to the outbox", event.meter, tenant.schema_name)
         return _outbox_write(tenant=tenant, event=event)
     return bool(recorded)
+
+
+def usage_record_many(*, tenant: Tenant, events: Sequence[UsageEvent]) -> list[bool]:
+    """Record many events of `tenant` (built with `usage_event_build`) in one Redis round trip.
+
+    The same script as `usage_record`, once per event, pipelined: Redis runs them one after
+    another, so an idempotency id repeated within the batch, or already seen in an earlier
+    batch or by `usage_record`, counts once. Returns, per event in order, whether it was
+    recorded (False: a duplicate). If Redis fails, the whole batch goes to the PostgreSQL outbox;
+    events the pipeline did record before the failure are then skipped by the outbox merge,
+    which checks the same idempotency keys, so nothing counts twice.
+    """
+    if not events:
+        return []
+    schema = tenant.schema_name
+    try:
+        results = store.record_many([_record_call(schema=schema, event=event) for event in events])
+    except redis.RedisError:
+        logger.error("Redis unreachable: %d usage events of %s written to the outbox", len(events), schema)
+        return [_outbox_write(tenant=tenant, event=event) for event in events]
+    return [bool(result) for result in results]
 
 
 def _outbox_write(*, tenant: Tenant, event: UsageEvent) -> bool:

@@ -164,6 +164,56 @@ def scripts(*, bulk: bool = False) -> Scripts:
     return _scripts(settings.USAGE_REDIS_URL, 5.0 if bulk else 0.25)
 
 
+RedisArg = str | int | float | bytes
+
+
+def _resp(args: Iterable[RedisArg]) -> bytes:
+    """One command in the Redis protocol (RESP2 array of bulk strings)."""
+    items = [arg if isinstance(arg, bytes) else str(arg).encode() for arg in args]
+    return b"*%d\r\n" % len(items) + b"".join(b"$%d\r\n%s\r\n" % (len(item), item) for item in items)
+
+
+def _send_and_read(client: redis.Redis, payload: bytes, count: int) -> tuple[list[int], bool]:
+    """Send `count` packed commands in one write and read their replies; (results, any NOSCRIPT)."""
+    pool = client.connection_pool
+    conn = pool.get_connection()
+    try:
+        conn.send_packed_command([payload])
+        results, missing = [], False
+        for _ in range(count):
+            try:
+                results.append(int(conn.read_response()))
+            except redis.exceptions.NoScriptError:  # the reply was read: the connection stays in step
+                results.append(0)
+                missing = True
+        return results, missing
+    except BaseException:
+        conn.disconnect()  # replies may be left unread: never hand this connection out again
+        raise
+    finally:
+        pool.release(conn)
+
+
+def record_many(calls: list[tuple[list[str], list[RedisArg]]]) -> list[int]:
+    """RECORD_SCRIPT once per (keys, args), all sent in one write (one round trip); each result.
+
+    The commands are packed here rather than by redis-py, whose generic packing costs several
+    times more CPU than building the event (measured ~70 µs vs ~10 µs per 26-argument EVALSHA):
+    at 10,000 events/s that is the difference. After a script cache flush the calls fail with
+    NOSCRIPT and the batch is sent again once the script is loaded; a call that did run before
+    the flush is then a duplicate of itself and counts once (it reports False).
+    """
+    script = scripts(bulk=True).record
+    client = usage_redis(bulk=True)
+    for _ in range(2):
+        payload = b"".join(_resp(["EVALSHA", script.sha, len(keys), *keys, *args]) for keys, args in calls)
+        results, missing = _send_and_read(client, payload, len(calls))
+        if not missing:
+            return results
+        client.script_load(RECORD_SCRIPT)
+    raise redis.exceptions.NoScriptError("the usage record script could not be loaded")
+
+
 def stream_read(*, schema: str, after: str, count: int) -> list[tuple[str, dict[str, str]]]:
     """Up to `count` entries with ids strictly after `after`, oldest first."""
     entries = usage_redis(bulk=True).xrange(stream_key(schema), min=f"({after}", max="+", count=count)

@@ -1,5 +1,11 @@
-"""Delivery of events to endpoints: fan-out, one HTTP attempt at a time, the retry schedule,
-failure tracking and automatic disabling.
+"""Delivery of events to endpoints: fan-out, attempts in batches, the retry schedule, failure
+tracking and automatic disabling.
+
+One task per event (up to WEBHOOK_DELIVERY_BATCH deliveries): it claims the batch in one
+statement — behind a backlog with up to WEBHOOK_DELIVERY_CATCH_UP other due deliveries of the
+tenant — POSTs to every endpoint concurrently (webhooks.sending), records every attempt (one
+statement when all succeeded, webhooks.attempt_log; else one transaction), and re-queues only
+the deliveries that failed, each on its own schedule.
 
 At least once: a delivery row exists (committed with its event) before any task is queued, a
 worker claims it with a short lease instead of holding a lock across the HTTP call, and a beat
@@ -10,19 +16,17 @@ the claim only succeeds while the delivery is pending, due and unleased.
 
 from __future__ import annotations
 
-import json
 import logging
-import time
+from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from config.crypto import decrypt_text
-from config.errors import WebhookTargetRefused
 from tenants.models import Tenant
+from webhooks.attempt_log import attempts_record_all_succeeded
 from webhooks.models import (
     DeliveryStatus,
     DeliveryTrigger,
@@ -31,12 +35,10 @@ from webhooks.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
-from webhooks.network import WebhookResponse, webhook_post, webhook_url_check
-from webhooks.signing import webhook_signed_headers
+from webhooks.network import WebhookResponse
+from webhooks.sending import Outgoing, endpoint_signing_secrets, webhook_payload, webhook_send_many
 
 logger = logging.getLogger(__name__)
-
-USER_AGENT = "Agentry-Webhooks/1.0 (+https://docs.agentry.dev/webhooks)"
 # Retries further ahead than this wait for the beat sweep instead of sitting in the broker.
 _MAX_COUNTDOWN_SECONDS = 300
 
@@ -47,12 +49,17 @@ def retry_schedule() -> tuple[int, ...]:
 
 
 def webhook_deliveries_enqueue(*, schema_name: str, delivery_ids: list[str], countdown: int = 0) -> None:
-    """Queue one attempt task per delivery in `schema_name` (the header the worker switches on)."""
-    from webhooks.tasks import webhook_delivery_attempt_task
+    """Queue the attempts of `delivery_ids` in `schema_name` (the header the worker switches on),
+    WEBHOOK_DELIVERY_BATCH deliveries per task: an event's deliveries to all its endpoints
+    normally travel in one task and are POSTed concurrently."""
+    from webhooks.tasks import webhook_deliveries_attempt_task
 
-    for delivery_id in delivery_ids:
-        webhook_delivery_attempt_task.apply_async(
-            kwargs={"delivery_id": delivery_id}, countdown=countdown, headers={"_schema_name": schema_name}
+    size = max(1, int(settings.WEBHOOK_DELIVERY_BATCH))
+    for start in range(0, len(delivery_ids), size):
+        webhook_deliveries_attempt_task.apply_async(
+            kwargs={"delivery_ids": delivery_ids[start : start + size]},
+            countdown=countdown,
+            headers={"_schema_name": schema_name},
         )
 
 
@@ -94,122 +101,161 @@ def webhook_deliveries_create(
     return deliveries
 
 
-def webhook_payload(*, tenant: Tenant, event: WebhookEvent) -> bytes:
-    """The body every endpoint gets for `event`: the same bytes on every attempt."""
-    payload = {
-        "id": event.id,
-        "type": event.type,
-        "timestamp": event.created_at.isoformat().replace("+00:00", "Z"),
-        "tenant_id": tenant.slug,
-        "data": event.data,
-    }
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def endpoint_signing_secrets(*, endpoint: WebhookEndpoint, now: datetime) -> list[str]:
-    """The current secret, then the previous one while its rotation overlap lasts."""
-    found = [decrypt_text(endpoint.secret_encrypted)]
-    expires = endpoint.previous_secret_expires_at
-    if endpoint.previous_secret_encrypted and expires is not None and expires > now:
-        found.append(decrypt_text(endpoint.previous_secret_encrypted))
-    return found
-
-
-def _claim(delivery_id: str, *, now: datetime) -> bool:
+def _claim(delivery_ids: list[str], *, now: datetime, also_due: int = 0) -> list[str]:
+    """Lease the given deliveries that are pending, due and unleased, plus up to `also_due` other
+    due ones of this tenant (oldest first), counting the attempt; the ids claimed. One statement;
+    rows another worker is claiming are skipped (SKIP LOCKED), never attempted twice."""
     lease = now + timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS + settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS + 30)
-    claimed = WebhookDelivery.objects.filter(
-        Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now),
-        id=delivery_id,
-        status=DeliveryStatus.PENDING,
-        next_attempt_at__lte=now,
-    ).update(lease_expires_at=lease, attempt_count=F("attempt_count") + 1)
-    return claimed == 1
+    table = connection.ops.quote_name(WebhookDelivery._meta.db_table)
+    ids = list(delivery_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET lease_expires_at = %s, attempt_count = attempt_count + 1 "  # noqa: S608 (table name)
+            f"WHERE id IN (SELECT id FROM {table} "
+            "WHERE status = %s AND next_attempt_at <= %s AND (lease_expires_at IS NULL OR lease_expires_at < %s) "
+            "AND (id = ANY(%s) OR %s) ORDER BY (id = ANY(%s)) DESC, next_attempt_at "
+            "LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id",
+            [lease, DeliveryStatus.PENDING, now, now, ids, also_due > 0, ids, len(ids) + max(0, also_due)],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
-def _send(*, tenant: Tenant, delivery: WebhookDelivery, now: datetime) -> tuple[str, WebhookResponse]:
-    endpoint = delivery.endpoint
-    try:
-        target = webhook_url_check(endpoint.url)  # again at delivery: DNS may have changed
-    except WebhookTargetRefused as exc:
-        return endpoint.url, WebhookResponse(status_code=None, latency_ms=0, excerpt="", error=exc.detail[:500])
-    body = webhook_payload(tenant=tenant, event=delivery.event)
-    headers = webhook_signed_headers(
-        secrets=endpoint_signing_secrets(endpoint=endpoint, now=now),
-        msg_id=delivery.event_id,
-        timestamp=int(time.time()),
-        body=body,
-    )
-    headers |= {"Content-Type": "application/json", "User-Agent": USER_AGENT}
-    return endpoint.url, webhook_post(target=target, headers=headers, body=body)
+def _outgoing_for(*, tenant: Tenant, deliveries: list[WebhookDelivery], now: datetime) -> list[Outgoing]:
+    bodies: dict[str, bytes] = {}
+    secrets: dict[str, tuple[str, ...]] = {}
+    outgoing = []
+    for delivery in deliveries:
+        event, endpoint = delivery.event, delivery.endpoint
+        if event.pk not in bodies:
+            bodies[event.pk] = webhook_payload(tenant=tenant, event=event)
+        if endpoint.pk not in secrets:
+            secrets[endpoint.pk] = endpoint_signing_secrets(endpoint=endpoint, now=now)
+        outgoing.append(
+            Outgoing(url=endpoint.url, msg_id=event.pk, body=bodies[event.pk], secrets=secrets[endpoint.pk])
+        )
+    return outgoing
+
+
+def webhook_deliveries_attempt(
+    *, tenant: Tenant, delivery_ids: list[str], also_due: int = 0
+) -> list[WebhookDeliveryAttempt]:
+    """Make the next attempt of every given delivery that is due, all POSTs at once, and record
+    them; the attempts made (none for a delivery that was not due or is already claimed).
+
+    `also_due` > 0 also takes up to that many other due deliveries of the tenant, oldest first:
+    behind a backlog, one task then carries many events' deliveries (their own tasks find them
+    claimed or done and do nothing), so the worker catches up instead of paying a task's fixed
+    cost per event.
+
+    A success ends its delivery. A failure schedules that delivery's next attempt from the retry
+    schedule (test pings get one attempt) or fails it when the schedule is used up, and may
+    disable an endpoint that has failed for WEBHOOK_DISABLE_AFTER_DAYS. Deliveries to a disabled
+    endpoint fail without an attempt.
+    """
+    now = timezone.now()
+    claimed = _claim(delivery_ids, now=now, also_due=also_due)
+    if not claimed:
+        return []
+    deliveries = list(WebhookDelivery.objects.select_related("event", "endpoint").filter(id__in=claimed).order_by("id"))
+    disabled = [delivery.id for delivery in deliveries if not delivery.endpoint.is_enabled]
+    if disabled:
+        WebhookDelivery.objects.filter(id__in=disabled).update(
+            status=DeliveryStatus.FAILED, lease_expires_at=None, next_attempt_at=None
+        )
+    sendable = [delivery for delivery in deliveries if delivery.endpoint.is_enabled]
+    responses = webhook_send_many(_outgoing_for(tenant=tenant, deliveries=sendable, now=now))
+    return _record(tenant=tenant, sent=list(zip(sendable, responses, strict=True)), attempted_at=now)
 
 
 def webhook_delivery_attempt(*, tenant: Tenant, delivery_id: str) -> WebhookDeliveryAttempt | None:
-    """Make the next attempt of a due delivery and record it; None if nothing was due.
+    """The next attempt of one delivery (see `webhook_deliveries_attempt`); None if nothing was due."""
+    attempts = webhook_deliveries_attempt(tenant=tenant, delivery_ids=[delivery_id])
+    return attempts[0] if attempts else None
 
-    Success ends the delivery. A failure schedules the next attempt from the retry schedule
-    (test pings get one attempt), or fails the delivery when the schedule is used up, and
-    may disable an endpoint that has failed for WEBHOOK_DISABLE_AFTER_DAYS.
-    """
-    now = timezone.now()
-    if not _claim(delivery_id, now=now):
-        return None
-    delivery = WebhookDelivery.objects.select_related("event", "endpoint").get(id=delivery_id)
-    if not delivery.endpoint.is_enabled:
-        WebhookDelivery.objects.filter(id=delivery_id).update(
-            status=DeliveryStatus.FAILED, lease_expires_at=None, next_attempt_at=None
-        )
-        return None
-    url, response = _send(tenant=tenant, delivery=delivery, now=now)
-    return _record(tenant=tenant, delivery=delivery, url=url, response=response, attempted_at=now)
+
+def _attempt_row(
+    delivery: WebhookDelivery, response: WebhookResponse, attempted_at: datetime
+) -> WebhookDeliveryAttempt:
+    return WebhookDeliveryAttempt(
+        delivery=delivery,
+        number=delivery.attempt_count,
+        attempted_at=attempted_at,
+        url=delivery.endpoint.url,
+        status_code=response.status_code,
+        latency_ms=response.latency_ms,
+        response_excerpt=response.excerpt,
+        error=response.error[:500],
+        succeeded=response.succeeded,
+    )
+
+
+def _after_failure(delivery: WebhookDelivery, *, schedule: tuple[int, ...], attempted_at: datetime) -> int | None:
+    """Schedule the next attempt (its delay in seconds) or fail the delivery (None)."""
+    number = delivery.attempt_count
+    retry_in: int | None = None
+    if number < len(schedule) and delivery.trigger != DeliveryTrigger.TEST:
+        retry_in = schedule[number]
+        delivery.next_attempt_at = timezone.now() + timedelta(seconds=retry_in)
+    else:
+        delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
+    delivery.last_attempt_at, delivery.lease_expires_at = attempted_at, None
+    delivery.save(update_fields=["status", "next_attempt_at", "last_attempt_at", "lease_expires_at"])
+    return retry_in
 
 
 def _record(
-    *, tenant: Tenant, delivery: WebhookDelivery, url: str, response: WebhookResponse, attempted_at: datetime
-) -> WebhookDeliveryAttempt:
+    *, tenant: Tenant, sent: list[tuple[WebhookDelivery, WebhookResponse]], attempted_at: datetime
+) -> list[WebhookDeliveryAttempt]:
     from webhooks.services import webhook_endpoint_record_outcome
 
+    rows = [_attempt_row(delivery, response, attempted_at) for delivery, response in sent]
+    healthy = all(response.succeeded and delivery.endpoint.failing_since is None for delivery, response in sent)
+    if rows and healthy:
+        attempts_record_all_succeeded(attempts=rows, attempted_at=attempted_at)
+        for delivery, response in sent:
+            _log_attempt(tenant=tenant, delivery=delivery, response=response)
+        return rows
     schedule = retry_schedule()
-    number = delivery.attempt_count
+    retries: dict[int, list[str]] = defaultdict(list)
     with transaction.atomic():
-        attempt = WebhookDeliveryAttempt.objects.create(
-            delivery=delivery,
-            number=number,
-            attempted_at=attempted_at,
-            url=url,
-            status_code=response.status_code,
-            latency_ms=response.latency_ms,
-            response_excerpt=response.excerpt,
-            error=response.error[:500],
-            succeeded=response.succeeded,
-        )
-        delivery.last_attempt_at = attempted_at
-        delivery.lease_expires_at = None
-        retry_in: int | None = None
-        if response.succeeded:
-            delivery.status, delivery.next_attempt_at = DeliveryStatus.SUCCEEDED, None
-        elif number < len(schedule) and delivery.trigger != DeliveryTrigger.TEST:
-            retry_in = schedule[number]
-            delivery.next_attempt_at = timezone.now() + timedelta(seconds=retry_in)
-        else:
-            delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
-        delivery.save(update_fields=["status", "next_attempt_at", "last_attempt_at", "lease_expires_at"])
-        webhook_endpoint_record_outcome(
-            tenant=tenant, endpoint=delivery.endpoint, succeeded=response.succeeded, at=attempted_at
-        )
-        if retry_in is not None and retry_in <= _MAX_COUNTDOWN_SECONDS:
-            _enqueue_on_commit(tenant=tenant, delivery_ids=[delivery.id], countdown=retry_in)
+        attempts = WebhookDeliveryAttempt.objects.bulk_create(rows)
+        succeeded = [delivery.id for delivery, response in sent if response.succeeded]
+        if succeeded:
+            WebhookDelivery.objects.filter(id__in=succeeded).update(
+                status=DeliveryStatus.SUCCEEDED,
+                next_attempt_at=None,
+                last_attempt_at=attempted_at,
+                lease_expires_at=None,
+            )
+        for delivery, response in sent:
+            if not response.succeeded:
+                retry_in = _after_failure(delivery, schedule=schedule, attempted_at=attempted_at)
+                if retry_in is not None and retry_in <= _MAX_COUNTDOWN_SECONDS:
+                    retries[retry_in].append(delivery.id)
+        # After every delivery's own update: disabling an endpoint fails its pending deliveries.
+        for delivery, response in sent:
+            webhook_endpoint_record_outcome(
+                tenant=tenant, endpoint=delivery.endpoint, succeeded=response.succeeded, at=attempted_at
+            )
+        for countdown, ids in retries.items():
+            _enqueue_on_commit(tenant=tenant, delivery_ids=ids, countdown=countdown)
+    for delivery, response in sent:
+        _log_attempt(tenant=tenant, delivery=delivery, response=response)
+    return attempts
+
+
+def _log_attempt(*, tenant: Tenant, delivery: WebhookDelivery, response: WebhookResponse) -> None:
     log = logger.info if response.succeeded else logger.warning
     log(
         "webhook delivery %s attempt %d tenant=%s endpoint=%s status=%s latency_ms=%d %s",
         delivery.id,
-        number,
+        delivery.attempt_count,
         tenant.slug,
         delivery.endpoint_id,
         response.status_code,
         response.latency_ms,
         response.error,
     )
-    return attempt
 
 
 def webhook_deliveries_due_ids(*, now: datetime) -> list[str]:

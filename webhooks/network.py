@@ -127,9 +127,14 @@ def _pool(scheme: str, address: str, port: int, host: str) -> urllib3.HTTPConnec
     # are reused across deliveries to the same receiver.
     if scheme == "https":
         return urllib3.HTTPSConnectionPool(
-            address, port, server_hostname=host, assert_hostname=host, cert_reqs="CERT_REQUIRED", maxsize=4
+            address, port, server_hostname=host, assert_hostname=host, cert_reqs="CERT_REQUIRED", maxsize=_pool_size()
         )
-    return urllib3.HTTPConnectionPool(address, port, maxsize=4)
+    return urllib3.HTTPConnectionPool(address, port, maxsize=_pool_size())
+
+
+def _pool_size() -> int:
+    # As many kept-alive connections per receiver as a batch may POST to it at once.
+    return max(4, int(settings.WEBHOOK_SEND_CONCURRENCY))
 
 
 def _host_header(target: WebhookTarget) -> str:

@@ -67,3 +67,16 @@ def agent_path_ids(tenant: Any) -> dict[str, str]:
         team = TeamFactory.create(name=f"{tenant.slug} team")
         department = DepartmentFactory.create(name=f"{tenant.slug} department {Department.objects.count()}")
     return {"agent_id": agent.pk, "team_id": team.pk, "department_id": department.pk}
+
+
+def task_path_ids(tenant: Any) -> dict[str, str]:
+    """Fresh rows of `tenant` for task API paths: an active agent (`{agent_id}`, it can take tasks)
+    and a task of it waiting for approval (`{task_id}`: it can be approved, rejected or cancelled)."""
+    from django_tenants.utils import schema_context
+
+    from agents.task_services import agent_task_create
+
+    with schema_context(tenant.schema_name):
+        agent = AgentFactory.create(name=f"{tenant.slug} worker", status="active", daily_token_budget=1)
+        task = agent_task_create(agent=agent, title=f"{tenant.slug} secret task", actor=TESTS)
+    return {"agent_id": agent.pk, "task_id": task.pk}

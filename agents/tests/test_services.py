@@ -290,6 +290,22 @@ def test_agent_writes_publish_webhook_events(alpha):
     }
 
 
+def test_agent_webhooks_are_delivered_only_to_endpoints_subscribed_to_them(alpha):
+    from webhooks.models import WebhookDelivery
+    from webhooks.tests.factories import endpoint_give
+
+    agents_hook = endpoint_give(alpha.tenant, event_types=["agent.created", "agent.updated", "agent.deleted"])
+    leads_hook = endpoint_give(alpha.tenant, event_types=["lead.created"])
+    agent = AgentFactory(name="Delivered")
+    agent_update(agent=agent, actor=TESTS, changes={"job_title": "Greeter"})
+    agent_archive(agent=agent, actor=TESTS)
+
+    delivered = WebhookDelivery.objects.filter(endpoint=agents_hook.endpoint).select_related("event")
+    assert sorted(d.event.type for d in delivered) == ["agent.created", "agent.deleted", "agent.updated"]
+    assert all(d.event.data["agent"]["id"] == agent.pk for d in delivered)
+    assert not WebhookDelivery.objects.filter(endpoint=leads_hook.endpoint).exists()
+
+
 def test_agent_create_refused_publishes_and_records_nothing(beta):
     for _ in range(5):
         AgentFactory(status="active")

@@ -17,8 +17,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django_tenants.utils import schema_context
 
-from agents.models import Agent, Department, Team
-from agents.tests.factories import agent_path_ids
+from agents.models import Agent, AgentTask, Department, Team
+from agents.tests.factories import agent_path_ids, task_path_ids
 from api.base import TenantApi
 from apikeys.models import ApiKey
 from apikeys.scopes import ALL_SCOPES
@@ -26,10 +26,14 @@ from apikeys.secrets import api_key_hash
 from apikeys.services import IssuedApiKey
 from apikeys.tests.factories import IssuedApiKeyFactory, api_client
 from audit.models import AuditEvent
-from billing.models import Invoice, Subscription
-from billing.tests.factories import override_give
+from billing.models import Invoice, Subscription, TenantAddOn
+from billing.tests.factories import add_on_give, add_on_path_ids, override_give
+from conversations.models import Conversation
+from conversations.tests.factories import conversation_path_ids
 from knowledge.models import Document, Faq, KnowledgeBase
 from knowledge.tests.factories import knowledge_path_ids
+from leads.models import Lead
+from leads.tests.factories import lead_path_ids
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.tests.factories import PUBLIC_URL, webhook_path_ids
 
@@ -75,6 +79,10 @@ ENDPOINT_CALLS: dict[str, list[tuple[str, str, dict | None]]] = {
         ("post", "/api/v1/subscription/upgrade", {"plan": "enterprise", "billing_cycle": "monthly"})
     ],
     "api:subscription-cancel": [("post", "/api/v1/subscription/cancel", {})],
+    "api:subscription-reactivate": [("post", "/api/v1/subscription/reactivate", None)],
+    "api:add-ons": [("get", "/api/v1/add-ons", None)],
+    "api:add-on-purchase": [("post", "/api/v1/add-ons/lead_capture/purchase", {})],
+    "api:add-on-cancel": [("post", "/api/v1/add-ons/{add_on_code}/cancel", None)],
     "api:subscription-proration-preview": [
         ("get", "/api/v1/subscription/proration-preview?plan=enterprise&billing_cycle=monthly", None)
     ],
@@ -149,6 +157,28 @@ ENDPOINT_CALLS: dict[str, list[tuple[str, str, dict | None]]] = {
         ("delete", "/api/v1/departments/{department_id}", None),
     ],
     "api:org-chart": [("get", "/api/v1/org-chart", None)],
+    "api:chat": [("post", "/api/v1/chat", {"agent": "{agent_id}", "session_id": "guess", "message": "Hello"})],
+    "api:chat-stream": [
+        ("post", "/api/v1/chat/stream", {"agent": "{agent_id}", "session_id": "guess", "message": "Hello"})
+    ],
+    "api:conversations": [("get", "/api/v1/conversations", None)],
+    "api:conversation": [("get", "/api/v1/conversations/{conversation_id}", None)],
+    "api:conversation-messages": [("get", "/api/v1/conversations/{conversation_id}/messages", None)],
+    "api:conversation-rating": [("post", "/api/v1/conversations/{conversation_id}/rating", {"rating": 1})],
+    "api:agent-tasks": [
+        ("get", "/api/v1/agents/{agent_id}/tasks", None),
+        ("post", "/api/v1/agents/{agent_id}/tasks", {"title": "Guessing"}),
+    ],
+    "api:task": [("get", "/api/v1/tasks/{task_id}", None)],
+    "api:task-approve": [("post", "/api/v1/tasks/{task_id}/approve", None)],
+    "api:task-reject": [("post", "/api/v1/tasks/{task_id}/reject", {"reason": "Guessing"})],
+    "api:task-cancel": [("post", "/api/v1/tasks/{task_id}/cancel", None)],
+    "api:leads": [("get", "/api/v1/leads", None)],
+    "api:conversations-erase": [("post", "/api/v1/conversations/erase", {"session_id": "guessing"})],
+    "api:lead": [
+        ("get", "/api/v1/leads/{lead_id}", None),
+        ("patch", "/api/v1/leads/{lead_id}", {"status": "closed"}),
+    ],
 }
 
 ALL_CALLS = [(name, *call) for name, calls in sorted(ENDPOINT_CALLS.items()) for call in calls]
@@ -157,8 +187,16 @@ CALL_IDS = [f"{method.upper()} {name}" for name, method, _, _ in ALL_CALLS]
 
 def _path_ids(path: str, key_id: str) -> dict[str, str]:
     """Other `{…_id}` placeholders: fresh rows of the key's tenant (tenant A, as `key_id` always is)."""
+    if "{conversation_id}" in path or "/api/v1/chat" in path:  # chat needs an active agent
+        return conversation_path_ids(ApiKey.objects.get(pk=key_id).tenant)
+    if "{add_on_code}" in path:
+        return add_on_path_ids(ApiKey.objects.get(pk=key_id).tenant)
     if "{knowledge_base_id}" in path:
         return knowledge_path_ids(ApiKey.objects.get(pk=key_id).tenant)
+    if "{lead_id}" in path:
+        return lead_path_ids(ApiKey.objects.get(pk=key_id).tenant)
+    if "{task_id}" in path or "/tasks" in path:
+        return task_path_ids(ApiKey.objects.get(pk=key_id).tenant)
     if any(name in path for name in ("{agent_id}", "{team_id}", "{department_id}")):
         return agent_path_ids(ApiKey.objects.get(pk=key_id).tenant)
     if "{endpoint_id}" not in path and "{event_id}" not in path:
@@ -289,6 +327,39 @@ def _check_subscription_cancel(t: Tenants) -> None:
     response = t.b_client.post("/api/v1/subscription/cancel", data={}, content_type="application/json")
     assert json.loads(response.content)["cancel_at_period_end"] is True
     assert _a_subscription(t) == a_before
+
+
+def _check_subscription_reactivate(t: Tenants) -> None:
+    Subscription.objects.filter(tenant=t.a_key.key.tenant).update(status="cancelled")
+    a_before = _a_subscription(t)
+    response = t.b_client.post("/api/v1/subscription/reactivate")
+    assert json.loads(response.content)["status"] == "trialing"  # B's, unchanged; A's stays cancelled
+    assert _a_subscription(t) == a_before
+
+
+def _a_add_ons(t: Tenants) -> list[tuple[str, bool]]:
+    return sorted(TenantAddOn.objects.filter(tenant=t.a_key.key.tenant).values_list("add_on__code", "active"))
+
+
+def _check_add_ons(t: Tenants) -> None:
+    add_on_give(t.a_key.key.tenant, "extra_agents_10")
+    add_ons = json.loads(t.b_client.get("/api/v1/add-ons").content)
+    assert [a["code"] for a in add_ons if a["active"]] == []  # A's pack is A's
+    assert "alpha" not in json.dumps(add_ons).lower()
+
+
+def _check_add_on_purchase(t: Tenants) -> None:
+    a_before = _a_add_ons(t)
+    response = t.b_client.post("/api/v1/add-ons/lead_capture/purchase", data={}, content_type="application/json")
+    assert (response.status_code, json.loads(response.content)["active"]) == (201, True)
+    assert _a_add_ons(t) == a_before
+
+
+def _check_add_on_cancel(t: Tenants) -> None:
+    add_on_give(t.a_key.key.tenant, "extra_agents_10")
+    response = t.b_client.post("/api/v1/add-ons/extra_agents_10/cancel")
+    assert (response.status_code, json.loads(response.content)["code"]) == (409, "conflict")  # B holds none
+    assert _a_add_ons(t) == [("extra_agents_10", True)]
 
 
 def _check_subscription_proration_preview(t: Tenants) -> None:
@@ -606,6 +677,149 @@ def _check_org_chart(t: Tenants) -> None:
     assert "Alpha" not in chart and a["agent_id"] not in chart and a["department_id"] not in chart
 
 
+def _leads_of_a(t: Tenants) -> str:
+    lead_id = lead_path_ids(t.a_key.key.tenant)["lead_id"]
+    with schema_context(t.a_key.key.tenant.schema_name):
+        Lead.objects.filter(pk=lead_id).update(name="Alpha secret lead")
+    return lead_id
+
+
+def _check_leads(t: Tenants) -> None:
+    lead_id = _leads_of_a(t)
+    listed = t.b_client.get("/api/v1/leads?limit=200").content.decode()
+    assert lead_id not in listed and "Alpha" not in listed and "alpha" not in listed
+    assert json.loads(listed)["results"] == []
+
+
+def _check_lead(t: Tenants) -> None:
+    lead_id = _leads_of_a(t)
+    assert t.b_client.get(f"/api/v1/leads/{lead_id}").status_code == 404
+    patched = t.b_client.patch(f"/api/v1/leads/{lead_id}", data={"status": "closed"}, content_type="application/json")
+    assert patched.status_code == 404
+    with schema_context(t.a_key.key.tenant.schema_name):
+        assert Lead.objects.get(pk=lead_id).status == "new"
+
+
+def _tasks_of_a(t: Tenants) -> dict[str, str]:
+    return task_path_ids(t.a_key.key.tenant)
+
+
+def _assert_a_task_untouched(t: Tenants, task_id: str) -> None:
+    with schema_context(t.a_key.key.tenant.schema_name):
+        task = AgentTask.objects.get(pk=task_id)
+        assert (task.status, task.approved_at, task.rejected_at, task.error) == ("waiting_approval", None, None, "")
+
+
+def _check_agent_tasks(t: Tenants) -> None:
+    a = _tasks_of_a(t)
+    path = f"/api/v1/agents/{a['agent_id']}/tasks"
+    assert t.b_client.get(path).status_code == 404
+    assert t.b_client.post(path, data={"title": "Spy"}, content_type="application/json").status_code == 404
+    b = task_path_ids(t.b_key.key.tenant)
+    own = t.b_client.get(f"/api/v1/agents/{b['agent_id']}/tasks").content.decode()
+    assert b["task_id"] in own and a["task_id"] not in own and "alpha" not in own
+    # B's agent cannot delegate as A's agent, nor fan out to it.
+    for body in ({"title": "Spy", "delegated_by": a["agent_id"]}, {"title": "Spy", "delegate_to": [a["agent_id"]]}):
+        refused = t.b_client.post(f"/api/v1/agents/{b['agent_id']}/tasks", data=body, content_type="application/json")
+        assert refused.status_code == 400
+    with schema_context(t.a_key.key.tenant.schema_name):
+        assert AgentTask.objects.filter(agent_id=a["agent_id"]).count() == 1
+    _assert_a_task_untouched(t, a["task_id"])
+
+
+def _check_task(t: Tenants) -> None:
+    a = _tasks_of_a(t)
+    assert t.b_client.get(f"/api/v1/tasks/{a['task_id']}").status_code == 404
+
+
+def _check_task_approve(t: Tenants) -> None:
+    a = _tasks_of_a(t)
+    assert t.b_client.post(f"/api/v1/tasks/{a['task_id']}/approve").status_code == 404
+    _assert_a_task_untouched(t, a["task_id"])
+
+
+def _check_task_reject(t: Tenants) -> None:
+    a = _tasks_of_a(t)
+    response = t.b_client.post(
+        f"/api/v1/tasks/{a['task_id']}/reject", data={"reason": "x"}, content_type="application/json"
+    )
+    assert response.status_code == 404
+    _assert_a_task_untouched(t, a["task_id"])
+
+
+def _check_task_cancel(t: Tenants) -> None:
+    a = _tasks_of_a(t)
+    assert t.b_client.post(f"/api/v1/tasks/{a['task_id']}/cancel").status_code == 404
+    _assert_a_task_untouched(t, a["task_id"])
+
+
+def _check_conversations_erase(t: Tenants) -> None:
+    lead_id = _leads_of_a(t)
+    with schema_context(t.a_key.key.tenant.schema_name):
+        lead = Lead.objects.select_related("conversation").get(pk=lead_id)
+        session_id, email = lead.conversation.session_id, lead.email  # type: ignore[union-attr]
+    erased = t.b_client.post(
+        "/api/v1/conversations/erase",
+        data={"session_id": session_id, "email": email},
+        content_type="application/json",
+    )
+    assert json.loads(erased.content) == {"conversations": 0, "messages": 0, "leads": 0}
+    with schema_context(t.a_key.key.tenant.schema_name):
+        assert Lead.objects.filter(pk=lead_id, conversation__isnull=False).exists()
+
+
+def _conversation_of_a(t: Tenants) -> dict[str, str]:
+    return conversation_path_ids(t.a_key.key.tenant)
+
+
+def _assert_a_conversation_untouched(t: Tenants, a: dict[str, str]) -> None:
+    with schema_context(t.a_key.key.tenant.schema_name):
+        conversation = Conversation.objects.get(pk=a["conversation_id"])
+        assert conversation.message_count == 2 and conversation.satisfaction_rating is None
+        assert Conversation.objects.filter(agent_id=a["agent_id"]).count() == 1
+
+
+def _check_chat_path(t: Tenants, path: str) -> None:
+    a = _conversation_of_a(t)
+    body = {"agent": a["agent_id"], "session_id": f"{t.a_key.key.tenant.slug}-visitor", "message": "Hello"}
+    response = t.b_client.post(path, data=body, content_type="application/json")
+    assert response.status_code == 400 and json.loads(response.content)["errors"][0]["field"] == "agent"
+    _assert_a_conversation_untouched(t, a)
+
+
+def _check_chat(t: Tenants) -> None:
+    _check_chat_path(t, "/api/v1/chat")
+
+
+def _check_chat_stream(t: Tenants) -> None:
+    _check_chat_path(t, "/api/v1/chat/stream")
+
+
+def _check_conversations(t: Tenants) -> None:
+    a = _conversation_of_a(t)
+    for query in ("", f"?agent={a['agent_id']}", f"?session_id={t.a_key.key.tenant.slug}-visitor"):
+        listed = t.b_client.get(f"/api/v1/conversations{query}")
+        assert listed.status_code == 200 and json.loads(listed.content)["results"] == []
+
+
+def _check_conversation(t: Tenants) -> None:
+    a = _conversation_of_a(t)
+    assert t.b_client.get(f"/api/v1/conversations/{a['conversation_id']}").status_code == 404
+
+
+def _check_conversation_messages(t: Tenants) -> None:
+    a = _conversation_of_a(t)
+    response = t.b_client.get(f"/api/v1/conversations/{a['conversation_id']}/messages")
+    assert response.status_code == 404 and "Hello" not in response.content.decode()
+
+
+def _check_conversation_rating(t: Tenants) -> None:
+    a = _conversation_of_a(t)
+    path = f"/api/v1/conversations/{a['conversation_id']}/rating"
+    assert t.b_client.post(path, data={"rating": 1}, content_type="application/json").status_code == 404
+    _assert_a_conversation_untouched(t, a)
+
+
 CROSS_TENANT_CHECKS: dict[str, Callable[[Tenants], None]] = {
     "api:tenant": _check_tenant,
     "api:me": _check_me,
@@ -618,6 +832,10 @@ CROSS_TENANT_CHECKS: dict[str, Callable[[Tenants], None]] = {
     "api:subscription": _check_subscription,
     "api:subscription-upgrade": _check_subscription_upgrade,
     "api:subscription-cancel": _check_subscription_cancel,
+    "api:subscription-reactivate": _check_subscription_reactivate,
+    "api:add-ons": _check_add_ons,
+    "api:add-on-purchase": _check_add_on_purchase,
+    "api:add-on-cancel": _check_add_on_cancel,
     "api:subscription-proration-preview": _check_subscription_proration_preview,
     "api:invoices": _check_invoices,
     "api:subscription-usage": _check_subscription_usage,
@@ -646,6 +864,20 @@ CROSS_TENANT_CHECKS: dict[str, Callable[[Tenants], None]] = {
     "api:departments": _check_departments,
     "api:department": _check_department,
     "api:org-chart": _check_org_chart,
+    "api:chat": _check_chat,
+    "api:chat-stream": _check_chat_stream,
+    "api:conversations": _check_conversations,
+    "api:conversation": _check_conversation,
+    "api:conversation-messages": _check_conversation_messages,
+    "api:conversation-rating": _check_conversation_rating,
+    "api:agent-tasks": _check_agent_tasks,
+    "api:task": _check_task,
+    "api:task-approve": _check_task_approve,
+    "api:task-reject": _check_task_reject,
+    "api:task-cancel": _check_task_cancel,
+    "api:leads": _check_leads,
+    "api:lead": _check_lead,
+    "api:conversations-erase": _check_conversations_erase,
 }
 
 

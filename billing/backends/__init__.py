@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from audit.services import Actor
-from billing.models import Invoice, Payment, Plan, Subscription
+from billing.models import AddOn, Invoice, Payment, Plan, Subscription, TenantAddOn
 from tenants.models import Tenant
 
 
@@ -32,7 +32,19 @@ class BillingBackend(Protocol):
 
     def undo_cancel(self, *, tenant: Tenant, actor: Actor) -> Subscription: ...
 
-    def reactivate(self, *, tenant: Tenant, actor: Actor) -> Subscription: ...
+    def reactivate(self, *, tenant: Tenant, actor: Actor) -> Subscription:
+        """Start a cancelled subscription again, or pay what a past-due (suspended) one owes now."""
+        ...
+
+    def purchase_add_on(
+        self, *, tenant: Tenant, add_on: AddOn, quantity: int, actor: Actor
+    ) -> tuple[TenantAddOn, Invoice | None]:
+        """Buy an add-on now (prorated to the period's end); returns the holding and the invoice, if any."""
+        ...
+
+    def cancel_add_on(self, *, tenant: Tenant, add_on: AddOn, actor: Actor) -> TenantAddOn:
+        """Remove an add-on now."""
+        ...
 
     def record_payment(self, *, invoice: Invoice, succeeded: bool, actor: Actor) -> Payment: ...
 

@@ -7,7 +7,9 @@ from datetime import datetime
 from django.db import transaction
 
 from audit.services import Actor
-from billing.models import Invoice, Payment, Plan, Subscription
+from billing.add_ons import tenant_add_on_cancel, tenant_add_on_purchase
+from billing.collection import invoices_settle_with_card
+from billing.models import AddOn, Invoice, Payment, Plan, Subscription, SubscriptionStatus, TenantAddOn
 from billing.overage import overage_record
 from billing.payments import invoice_record_payment
 from billing.selectors import subscription_of_tenant
@@ -65,8 +67,22 @@ class LocalBillingBackend:
         return subscription_cancel_undo(tenant=tenant, actor=actor)
 
     def reactivate(self, *, tenant: Tenant, actor: Actor) -> Subscription:
+        """Cancelled: start again from now (first invoice open). Past due (or suspended): pay every
+        open invoice with the card on file now (`PaymentDeclined` if it fails)."""
+        current = subscription_of_tenant(tenant=tenant)
+        if current is not None and current.status == SubscriptionStatus.PAST_DUE:
+            invoices_settle_with_card(tenant=tenant, actor=actor)
+            return subscription_of_tenant(tenant=tenant) or current
         subscription, _ = subscription_reactivate(tenant=tenant, actor=actor)
         return subscription
+
+    def purchase_add_on(
+        self, *, tenant: Tenant, add_on: AddOn, quantity: int, actor: Actor
+    ) -> tuple[TenantAddOn, Invoice | None]:
+        return tenant_add_on_purchase(tenant=tenant, add_on=add_on, quantity=quantity, actor=actor)
+
+    def cancel_add_on(self, *, tenant: Tenant, add_on: AddOn, actor: Actor) -> TenantAddOn:
+        return tenant_add_on_cancel(tenant=tenant, add_on=add_on, actor=actor)
 
     def record_payment(self, *, invoice: Invoice, succeeded: bool, actor: Actor) -> Payment:
         return invoice_record_payment(invoice=invoice, succeeded=succeeded, actor=actor)

@@ -61,6 +61,11 @@ def add_on_give(tenant: Any, code: str, quantity: int = 1) -> TenantAddOn:
     return tenant_add_on_set(tenant=tenant, add_on=AddOn.objects.get(code=code), quantity=quantity, actor=TESTS)
 
 
+def add_on_path_ids(tenant: Any) -> dict[str, str]:
+    """`{add_on_code}` for API path tests: an add-on the tenant holds."""
+    return {"add_on_code": add_on_give(tenant, "extra_agents_10").add_on.code}
+
+
 def override_give(
     tenant: Any, *, limits: dict | None = None, features: list | None = None
 ) -> TenantEntitlementOverride:

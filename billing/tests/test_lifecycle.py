@@ -9,6 +9,7 @@ from django.core import mail
 
 from billing.models import InvoiceStatus, Plan, Subscription, SubscriptionStatus, TrialReminder
 from billing.payments import invoice_record_payment
+from billing.proration import months_after
 from billing.selectors import invoice_list_of_tenant, subscription_of_tenant
 from billing.subscriptions import (
     subscription_cancel,
@@ -150,3 +151,15 @@ def test_period_end_cancels_a_subscription_set_to_cancel(tenant_a, paying, run_b
 def test_beat_task_queues_only_tenants_with_a_step_due(tenant_a, tenant_b, paying, trial, run_beat):
     assert run_beat(paying.current_period_start + timedelta(days=1)) == []
     assert run_beat(trial.trial_ends_at - timedelta(days=2)) == [tenant_b.tenant.pk]
+
+
+def test_a_cycle_chosen_during_the_trial_applies_from_the_trial_end(tenant_b, trial, run_beat):
+    subscription_change_cycle(tenant=tenant_b.tenant, billing_cycle="annual", actor=TESTS)
+
+    run_beat(trial.trial_ends_at + timedelta(minutes=5))
+
+    subscription = subscription_of_tenant(tenant=tenant_b.tenant)
+    assert (subscription.billing_cycle, subscription.scheduled_cycle) == ("annual", "")
+    assert subscription.current_period_end == months_after(trial.trial_ends_at, 12)
+    [invoice] = invoice_list_of_tenant(tenant=tenant_b.tenant)
+    assert invoice.total == 48804  # Starter annual in USD

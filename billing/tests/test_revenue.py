@@ -12,8 +12,11 @@ Starter 49.00 monthly / 139.65 quarterly / 488.04 annual USD, 45.00 monthly EUR,
 | s5 | starter monthly EUR | active | 06-01 | 06-15 | trial ended in window, paid → converted |
 | s6 | starter monthly USD | trialing | 06-25 | 07-05 | still trialing |
 | s7 | starter monthly USD | past_due | 06-06 | 06-20 | trial ended in window, unpaid; 4900 |
-| s8 | starter monthly USD | cancelled on 06-10 | 01-01 | 01-15 | churned |
-| s9 | starter monthly USD | cancelled on 04-01 | 01-01 | – | before the window |
+| s8 | starter monthly USD | cancelled on 06-10 (row last changed 06-30) | 01-01 | 01-15 | churned |
+| s9 | starter monthly USD | cancelled on 04-01 (row last changed 06-20) | 01-01 | – | before the window |
+| s10 | starter monthly USD | cancelled 05-31 11:00 (row last changed 06-05) | 01-01 | – | an hour before the window |
+
+Churn counts when the cancellation took effect (`cancelled_at`), never when the row last changed.
 
 MRR (USD) = 4900 + 4655 + 4067 + 4900 = 18522; ARR = 222264; MRR (EUR) = 4500.
 Trial conversion = 1 (s5) ÷ 2 (s5, s7) = 0.5. Churn = 1 (s8) ÷ 4 (s1, s2, s3, s8) = 0.25.
@@ -94,8 +97,16 @@ def worked_example(two_tenants, db) -> None:
     _subscription("s6", status=SubscriptionStatus.TRIALING, created_at=_at(6, 25), trial_ends_at=_at(7, 5))
     _subscription("s7", status=past_due, created_at=_at(6, 6), trial_ends_at=_at(6, 20))
     cancelled = SubscriptionStatus.CANCELLED
-    _subscription("s8", status=cancelled, created_at=jan, trial_ends_at=_at(1, 15), updated_at=_at(6, 10))
-    _subscription("s9", status=cancelled, created_at=jan, trial_ends_at=None, updated_at=_at(4, 1))
+    _subscription(
+        "s8", status=cancelled, created_at=jan, trial_ends_at=_at(1, 15), cancelled_at=_at(6, 10), updated_at=AS_OF
+    )
+    _subscription(
+        "s9", status=cancelled, created_at=jan, trial_ends_at=None, cancelled_at=_at(4, 1), updated_at=_at(6, 20)
+    )
+    s10_cancelled_at = datetime(2026, 5, 31, 11, 0, tzinfo=UTC)
+    _subscription(
+        "s10", status=cancelled, created_at=jan, trial_ends_at=None, cancelled_at=s10_cancelled_at, updated_at=_at(6, 5)
+    )
 
 
 def test_revenue_summary_mrr_and_arr_normalise_cycles(worked_example):
@@ -115,7 +126,7 @@ def test_revenue_summary_in_another_currency_reports_usd_separately(worked_examp
 def test_revenue_summary_counts_by_status_with_suspended_apart(worked_example):
     summary = revenue_summary(as_of=AS_OF)
 
-    assert (summary.active, summary.trialing, summary.past_due, summary.suspended, summary.cancelled) == (3, 1, 2, 1, 2)
+    assert (summary.active, summary.trialing, summary.past_due, summary.suspended, summary.cancelled) == (3, 1, 2, 1, 3)
 
 
 def test_revenue_summary_trial_conversion_over_the_last_30_days(worked_example):

@@ -4,6 +4,7 @@ from config.settings.alerts import *
 from config.settings.api import *
 from config.settings.auth import *
 from config.settings.billing import *
+from config.settings.chat import *
 from config.settings.core import *
 from config.settings.database import *
 from config.settings.knowledge import *
@@ -12,3 +13,4 @@ from config.settings.tasks import *
 from config.settings.tenancy import *
 from config.settings.usage import *
 from config.settings.webhooks import *
+from config.settings.widget import *

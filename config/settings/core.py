@@ -34,6 +34,7 @@ MIDDLEWARE = [
     "tenants.middleware.TenantRoutingMiddleware",
     "usage.api_calls.ApiCallMeteringMiddleware",
     "api.routing.PublicHostApiRoutingMiddleware",
+    "widget.cors.WidgetCorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -16,3 +16,6 @@ KNOWLEDGE_CHUNK_CHARS = env.int("KNOWLEDGE_CHUNK_CHARS", default=1200)
 KNOWLEDGE_CHUNK_OVERLAP_CHARS = env.int("KNOWLEDGE_CHUNK_OVERLAP_CHARS", default=200)
 # Dotted path of an embeddings provider (knowledge.embeddings.EmbeddingsProvider); empty: full-text only.
 KNOWLEDGE_EMBEDDINGS_PROVIDER = env("KNOWLEDGE_EMBEDDINGS_PROVIDER", default="")
+# A document still `pending` or `indexing` this many minutes after its last change is queued again
+# (the `knowledge-requeue-stuck` beat task, every 5 minutes).
+KNOWLEDGE_STUCK_AFTER_MINUTES = env.int("KNOWLEDGE_STUCK_AFTER_MINUTES", default=30)

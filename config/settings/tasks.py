@@ -32,8 +32,30 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webhooks.tasks.webhook_deliveries_sweep_task",
         "schedule": 60.0,
     },
+    "webhooks-events-prune": {
+        "task": "webhooks.tasks.webhook_events_prune_task",
+        "schedule": 86400.0,
+    },
+    "knowledge-requeue-stuck": {
+        "task": "knowledge.tasks.documents_stuck_requeue_task",
+        "schedule": 300.0,
+    },
     "usage-alert-emails-sweep": {
         "task": "alerts.tasks.usage_alert_emails_sweep_task",
         "schedule": 3600.0,
     },
+    "agent-tasks-requeue": {
+        "task": "agents.tasks.agent_tasks_requeue_task",
+        "schedule": 300.0,
+    },
+    "conversations-complete-inactive": {
+        "task": "conversations.tasks.conversations_complete_inactive_dispatch_task",
+        "schedule": 60.0,
+    },
+    "conversations-retention": {
+        "task": "conversations.retention.conversation_retention_dispatch_task",
+        "schedule": 86400.0,
+    },
 }
+# Task modules not named `tasks` (autodiscovery finds only those).
+CELERY_IMPORTS = ("conversations.retention",)

@@ -40,6 +40,9 @@ TENANT_ONLY_APPS = [
     "notifications",
     "alerts",
     "knowledge",
+    "conversations",
+    "leads",
+    "widget",
 ]
 
 THIRD_PARTY_STATELESS_APPS = [

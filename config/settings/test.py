@@ -23,3 +23,5 @@ TENANT_ROUTING_CACHE_SECONDS = 300
 # Serve static files from the app folders (no collectstatic in tests; browser tests need CSS/JS).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# The widget browser tests embed it in a page served from http://localhost:<port>.
+WIDGET_ALLOW_LOCALHOST_ORIGINS = True

@@ -24,3 +24,12 @@ WEBHOOK_DISABLE_AFTER_DAYS = env.float("WEBHOOK_DISABLE_AFTER_DAYS", default=5.0
 WEBHOOK_SWEEP_GRACE_SECONDS = env.int("WEBHOOK_SWEEP_GRACE_SECONDS", default=60)
 # Most deliveries one sweep run queues per tenant.
 WEBHOOK_SWEEP_BATCH = env.int("WEBHOOK_SWEEP_BATCH", default=1000)
+# Deliveries per attempt task: an event's deliveries to all its endpoints go in one task (up to this many).
+WEBHOOK_DELIVERY_BATCH = env.int("WEBHOOK_DELIVERY_BATCH", default=25)
+# Threads per worker process that POST a batch's deliveries concurrently (each with its own timeouts).
+WEBHOOK_SEND_CONCURRENCY = env.int("WEBHOOK_SEND_CONCURRENCY", default=16)
+# Days an event whose deliveries have all ended (and its delivery and attempt log) is kept; pruned daily.
+WEBHOOK_EVENT_RETENTION_DAYS = env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=30)
+# Behind a backlog, an attempt task also takes up to this many other due deliveries of its tenant
+# (oldest first), so the worker catches up in batches; 0 turns that off.
+WEBHOOK_DELIVERY_CATCH_UP = env.int("WEBHOOK_DELIVERY_CATCH_UP", default=100)

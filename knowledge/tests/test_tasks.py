@@ -13,7 +13,7 @@ from knowledge.models import Document, DocumentStatus
 from knowledge.selectors import knowledge_search
 from knowledge.services import document_create_from_upload, knowledge_base_create
 from knowledge.tests.factories import ACTOR, pdf_bytes
-from knowledge.tests.worker import celery_worker_running, committed_tenant, purge_now, wait_until
+from testing.celery_worker import celery_worker_running, committed_tenant, purge_now, wait_until
 
 pytestmark = [
     pytest.mark.celery_worker,

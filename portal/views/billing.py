@@ -29,6 +29,9 @@ from billing.selectors import (
     plan_get,
     plan_list_public,
     subscription_of_tenant,
+    tenant_add_on_list,
+    tenant_credit_balance,
+    tenant_discount_list_active,
 )
 from billing.subscriptions import (
     subscription_downgrade_check,
@@ -99,6 +102,9 @@ def billing(request: TenantHttpRequest) -> HttpResponse:
         "options": _plan_options(subscription),
         "invoices": invoice_list_of_tenant(tenant=request.tenant),
         "profile": billing_profile_of_tenant(tenant=request.tenant),
+        "credit_balance": tenant_credit_balance(tenant=request.tenant),
+        "discounts": tenant_discount_list_active(tenant=request.tenant),
+        "add_ons": tenant_add_on_list(tenant=request.tenant),
         **_card_context(request),
         **hosted_billing_context(request.tenant),
     }

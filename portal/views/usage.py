@@ -25,9 +25,9 @@ from config.errors import ApplicationError
 from portal.access import permission_required
 from portal.errors import message_service_error
 from tenants.context import TenantHttpRequest
-from usage.charts import BarChart, bar_chart
+from usage.charts import BarChart, RankedChart, RankedItem, bar_chart, ranked_chart
 from usage.meters import COUNTERS, Meter, UsagePeriod
-from usage.selectors import BreakdownRow, usage_breakdown, usage_daily_export, usage_series
+from usage.selectors import BreakdownRow, CostSummary, usage_breakdown, usage_daily_export, usage_series
 from usage.services import usage_overage_set
 from usage.summaries import MeterSummary, usage_summary
 
@@ -57,6 +57,28 @@ def _named(rows: list[BreakdownRow], names: dict[str, str], missing: str) -> lis
     return [NamedRow(names.get(row.id, row.id) if row.id else missing, row.quantity) for row in rows if row.quantity]
 
 
+@dataclass(frozen=True)
+class RankedCharts:
+    """The per-agent and per-key bar charts; the tables below them stay the accessible alternative."""
+
+    agent_tokens: RankedChart
+    agent_cost: RankedChart
+    key_calls: RankedChart
+
+
+def _ranked_charts(costs: CostSummary, by_key: list[NamedRow]) -> RankedCharts:
+    others, no_agent = _("Others"), _("No agent")
+    return RankedCharts(
+        agent_tokens=ranked_chart(
+            [RankedItem(line.id or no_agent, line.tokens) for line in costs.by_agent], others_label=others
+        ),
+        agent_cost=ranked_chart(
+            [RankedItem(line.id or no_agent, line.cost) for line in costs.by_agent], others_label=others
+        ),
+        key_calls=ranked_chart([RankedItem(row.name, row.quantity) for row in by_key], others_label=others),
+    )
+
+
 @permission_required(Permission.VIEW_PORTAL)
 def usage(request: TenantHttpRequest) -> HttpResponse:
     tenant, period, now = request.tenant, _period(request), timezone.now()
@@ -72,6 +94,11 @@ def usage(request: TenantHttpRequest) -> HttpResponse:
     ]
     key_names = dict(api_key_list(tenant=tenant).values_list("id", "name"))
     user_names = {str(pk): email for pk, email in member_list().values_list("pk", "email")}
+    by_key = _named(
+        usage_breakdown(tenant=tenant, meter=Meter.API_CALLS, period=period, by="key_id"),
+        key_names,
+        _("Signed-in people (portal)"),
+    )
     context = {
         "period": period,
         "previous_period": period.previous(),
@@ -79,11 +106,8 @@ def usage(request: TenantHttpRequest) -> HttpResponse:
         "summary": summary,
         "panels": panels,
         "gauges": [summary.meters[Meter.ACTIVE_AGENTS], summary.meters[Meter.STORAGE_BYTES]],
-        "by_key": _named(
-            usage_breakdown(tenant=tenant, meter=Meter.API_CALLS, period=period, by="key_id"),
-            key_names,
-            _("Signed-in people (portal)"),
-        ),
+        "by_key": by_key,
+        "charts": _ranked_charts(summary.costs, by_key),
         "by_user": [
             row
             for row in _named(

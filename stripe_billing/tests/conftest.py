@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 import stripe
 from django.test import Client
 
-from billing.models import PlanPrice
+from billing.models import CYCLE_MONTHS, AddOnPrice, PlanPrice
+from stripe_billing.catalog import ADD_ON_METADATA_KEY
 from stripe_billing.models import StripeCustomerLink, StripePriceLink
 from stripe_billing.tests import stripe_objects
 from stripe_billing.tests.fake_stripe import FakeStripe
@@ -41,14 +42,23 @@ def fake_stripe(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeStripe]:
     assert not fake.unexpected, f"unexpected Stripe requests: {fake.unexpected}"
 
 
+CYCLE_INTERVALS = {"monthly": ("month", 1), "quarterly": ("month", 3), "annual": ("year", 1)}
+
+
 @dataclass(frozen=True)
 class Catalog:
-    """Stripe Prices linked to the seeded plan prices: `price(plan_code, cycle)` → Price object (USD)."""
+    """Stripe Prices linked to the seeded plan prices: `price(plan_code, cycle)` → Price object (USD);
+    and to the add-on prices, per cycle and tagged `agentry_add_on` as `stripe_sync_catalog` makes them:
+    `add_on_price(code, cycle)`."""
 
     prices: dict[tuple[str, str], dict[str, Any]]
+    add_on_prices: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
     def price(self, plan_code: str, cycle: str = "monthly") -> dict[str, Any]:
         return self.prices[(plan_code, cycle)]
+
+    def add_on_price(self, code: str, cycle: str = "monthly") -> dict[str, Any]:
+        return self.add_on_prices[(code, cycle)]
 
 
 @pytest.fixture
@@ -57,14 +67,34 @@ def catalog(db: None, fake_stripe: FakeStripe) -> Catalog:
     for plan_price in PlanPrice.objects.filter(currency="USD").select_related("plan"):
         code, cycle = plan_price.plan.code, plan_price.billing_cycle
         product_id = f"agentry_plan_{code}"
-        interval, count = {"monthly": ("month", 1), "quarterly": ("month", 3), "annual": ("year", 1)}[cycle]
+        interval, count = CYCLE_INTERVALS[cycle]
         data = stripe_objects.price(
             f"price_{code}_{cycle}", product_id=product_id, amount=plan_price.amount, interval=interval, count=count
         )
         fake_stripe.put(stripe_objects.product(product_id, name=f"Agentry {plan_price.plan.name}"), data)
         StripePriceLink.objects.create(plan_price=plan_price, stripe_price_id=data["id"], stripe_product_id=product_id)
         prices[(code, cycle)] = data
-    return Catalog(prices=prices)
+    add_on_prices = {}
+    for add_on_price in AddOnPrice.objects.filter(currency="USD").select_related("add_on"):
+        code = add_on_price.add_on.code
+        product_id = f"agentry_addon_{code}"
+        fake_stripe.put(stripe_objects.product(product_id, name=f"Agentry {add_on_price.add_on.name}"))
+        for cycle, months in CYCLE_MONTHS.items():
+            interval, count = CYCLE_INTERVALS[cycle]
+            data = stripe_objects.price(
+                f"price_addon_{code}_{cycle}",
+                product_id=product_id,
+                amount=add_on_price.amount * months,
+                interval=interval,
+                count=count,
+                metadata={ADD_ON_METADATA_KEY: code},
+            )
+            fake_stripe.put(data)
+            StripePriceLink.objects.create(
+                add_on_price=add_on_price, billing_cycle=cycle, stripe_price_id=data["id"], stripe_product_id=product_id
+            )
+            add_on_prices[(code, cycle)] = data
+    return Catalog(prices=prices, add_on_prices=add_on_prices)
 
 
 def link_customer(fake: FakeStripe, tenant: Tenant, customer_id: str = "") -> StripeCustomerLink:

@@ -84,7 +84,8 @@ class FakeStripe(stripe.HTTPClient):
         parts = urlsplit(url)
         if parts.hostname not in ("api.stripe.com",):
             return self._unexpected(f"{method} {url} (not api.stripe.com)")
-        params = dict(parse_qsl(parts.query if method == "GET" else (post_data or ""), keep_blank_values=True))
+        query = parts.query if method in ("GET", "DELETE") else (post_data or "")  # as stripe-python sends them
+        params = dict(parse_qsl(query, keep_blank_values=True))
         key = (headers or {}).get("Idempotency-Key", "")
         self.requests.append(Request(method, parts.path, params, key))
         for failure in self.failures:
@@ -104,7 +105,7 @@ class FakeStripe(stripe.HTTPClient):
             object_id = parts.path.rsplit("/", 1)[-1]
             if parts.path.startswith("/v1/") and object_id in self.objects:
                 return self._ok(self.objects[object_id])
-            if re.fullmatch(r"/v1/[a-z_/]+/[A-Za-z0-9_]+", parts.path):
+            if re.fullmatch(r"/v1/[a-z_/]+(/[A-Za-z0-9_]+)+", parts.path):
                 return self._error(404, "invalid_request_error", f"No such object: '{object_id}'", "resource_missing")
         return self._unexpected(f"{method} {parts.path} {params}")
 

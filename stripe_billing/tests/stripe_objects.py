@@ -42,12 +42,46 @@ def product(product_id: str, *, name: str) -> dict[str, Any]:
 
 
 def price(
-    price_id: str, *, product_id: str, amount: int, currency: str = "usd", interval: str = "month", count: int = 1
+    price_id: str,
+    *,
+    product_id: str,
+    amount: int,
+    currency: str = "usd",
+    interval: str = "month",
+    count: int = 1,
+    metadata: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     data = template("price", id=price_id, product=product_id, unit_amount=amount, unit_amount_decimal=str(amount))
-    data.update(currency=currency, lookup_key=None, created=1_790_000_000)
+    data.update(currency=currency, lookup_key=None, created=1_790_000_000, metadata=metadata or {})
     data["recurring"] = {**data["recurring"], "interval": interval, "interval_count": count}
     return data
+
+
+def subscription_item(
+    item_id: str,
+    *,
+    subscription_id: str,
+    price_data: dict[str, Any],
+    period_start: int,
+    period_end: int,
+    quantity: int = 1,
+    created: int | None = None,
+) -> dict[str, Any]:
+    """An item as Stripe returns it on its own (POST /v1/subscription_items) or in a subscription."""
+    return template(
+        "subscription_item",
+        id=item_id,
+        subscription=subscription_id,
+        price=copy.deepcopy(price_data),
+        quantity=quantity,
+        current_period_start=period_start,
+        current_period_end=period_end,
+        created=created or period_start,
+    )
+
+
+def deleted_subscription_item(item_id: str) -> dict[str, Any]:
+    return template("deleted_subscription_item", id=item_id)
 
 
 def subscription(
@@ -63,7 +97,9 @@ def subscription(
     trial_end: int | None = None,
     schedule: str | None = None,
     latest_invoice: str | None = None,
+    add_ons: tuple[tuple[str, dict[str, Any], int], ...] = (),
 ) -> dict[str, Any]:
+    """`add_ons`: (item id, Price, quantity) of each item after the plan's."""
     data = template("subscription", id=subscription_id, customer=customer_id, status=status)
     item = data["items"]["data"][0]
     item.update(
@@ -74,6 +110,18 @@ def subscription(
         current_period_end=period_end,
         created=created or period_start,
     )
+    for item_id, add_on_price, quantity in add_ons:
+        data["items"]["data"].append(
+            subscription_item(
+                item_id,
+                subscription_id=subscription_id,
+                price_data=add_on_price,
+                period_start=period_start,
+                period_end=period_end,
+                quantity=quantity,
+                created=created,
+            )
+        )
     data["items"]["url"] = f"/v1/subscription_items?subscription={subscription_id}"
     data.update(
         created=created or period_start,

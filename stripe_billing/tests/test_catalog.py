@@ -15,6 +15,10 @@ from stripe_billing.tests import stripe_objects
 from stripe_billing.tests.fake_stripe import FakeStripe
 
 
+def _metadata(params: dict[str, str]) -> dict[str, str]:
+    return {key[9:-1]: value for key, value in params.items() if key.startswith("metadata[")}
+
+
 @pytest.fixture
 def stripe_catalog(fake_stripe: FakeStripe) -> FakeStripe:
     """Products and Prices endpoints over the fake's store, as Stripe behaves for them."""
@@ -42,12 +46,19 @@ def stripe_catalog(fake_stripe: FakeStripe) -> FakeStripe:
             count=int(params["recurring[interval_count]"]),
         )
         price["lookup_key"] = params["lookup_key"]
+        price["metadata"] = _metadata(params)
         fake_stripe.put(price)
+        return price
+
+    def price_update(params: dict[str, str], match: Any) -> dict[str, Any]:
+        price = fake_stripe.objects[match["id"]]
+        price["metadata"] = {**price["metadata"], **_metadata(params)}
         return price
 
     fake_stripe.on("POST", "/v1/products", product_create)
     fake_stripe.on("GET", "/v1/prices", price_list)
     fake_stripe.on("POST", "/v1/prices", price_create)
+    fake_stripe.on("POST", r"/v1/prices/(?P<id>price_\w+)", price_update)
     return fake_stripe
 
 
@@ -98,3 +109,20 @@ def test_sync_without_a_secret_key_fails_with_a_clear_message(db, fake_stripe, s
 
     with pytest.raises(CommandError, match="STRIPE_SECRET_KEY is missing"):
         _sync()
+
+
+def test_add_on_prices_carry_their_add_on_and_older_prices_get_tagged(db, stripe_catalog):
+    _sync()
+    pack = AddOnPrice.objects.get(add_on__code="extra_agents_10", currency="USD")
+    annual = stripe_catalog.objects[pack.stripe_links.get(billing_cycle="annual").stripe_price_id]
+    assert annual["metadata"] == {"agentry_add_on": "extra_agents_10"}
+    assert annual["unit_amount"] == pack.amount * 12
+    annual["metadata"] = {}  # as created before add-on Prices carried metadata
+
+    output = _sync()
+
+    assert "tagged price agentry_addon_extra_agents_10_annual_usd with its add-on" in output
+    assert "0 prices created" in output
+    (update,) = stripe_catalog.sent("POST", f"/v1/prices/{annual['id']}")
+    assert update.params == {"metadata[agentry_add_on]": "extra_agents_10"}
+    assert annual["metadata"] == {"agentry_add_on": "extra_agents_10"}

@@ -1,4 +1,4 @@
-"""A replay of 1,000+ recorded-shape Stripe events over 12 tenants, shuffled, with duplicate
+"""A replay of 1,000+ recorded-shape Stripe events over 12 tenants (add-on items included), shuffled, with duplicate
 deliveries and forged signatures mixed in, through the real webhook view and the real Celery
 task (run eagerly): every tenant must end in exactly the state Stripe holds."""
 
@@ -16,7 +16,8 @@ from django.test import Client
 
 from audit.models import AuditEvent
 from audit.services import Actor
-from billing.models import Invoice, InvoiceStatus, Payment, PaymentStatus, Subscription
+from billing.models import AddOn, Invoice, InvoiceStatus, Payment, PaymentStatus, Subscription, TenantAddOn
+from billing.services import tenant_add_on_set
 from config.celery import app as celery_app
 from stripe_billing.models import StripeInvoiceLink, StripeWebhookEvent, WebhookEventStatus
 from stripe_billing.tests import stripe_objects
@@ -46,6 +47,8 @@ class Story:
     expect_plan: str = ""
     expect_cancel_at_period_end: bool = False
     expect_payment_failed_events: int = 0
+    expect_add_ons: dict[str, int] = field(default_factory=dict)  # active holdings: code → quantity
+    staff_add_ons: tuple[str, ...] = ()  # given by staff before any event: the mirror must leave them
 
     def happen(self, type: str, data: dict[str, Any]) -> None:
         self.events.append(
@@ -146,7 +149,30 @@ def _cancelled(story: Story, catalog: Catalog) -> None:
     story.expect_cancel_at_period_end = True
 
 
-SCENARIOS = [_renewal_paid, _dunning_recovered, _dunning_ongoing, _upgraded_then_cancelling, _cancelled]
+def _add_ons_bought_one_removed(story: Story, catalog: Catalog) -> None:
+    """Two add-ons bought mid-period as subscription items (prorated invoice paid), one removed again,
+    beside an add-on staff gave."""
+    _first_period_paid(story, catalog)
+    pack = (f"si_{story.customer_id[4:]}_agents", catalog.add_on_price("extra_agents_10"), 2)
+    leads = (f"si_{story.customer_id[4:]}_leads", catalog.add_on_price("lead_capture"), 1)
+    both = _sub(story, catalog, plan="professional", period=PERIOD_1, add_ons=(pack, leads))
+    story.happen("customer.subscription.updated", both)
+    story.happen("invoice.paid", _inv(story, "addons", status="paid", total=3900, period=PERIOD_1, attempts=1))
+    pack_only = _sub(story, catalog, plan="professional", period=PERIOD_1, add_ons=(pack,))
+    story.happen("customer.subscription.updated", pack_only)
+    story.expect_status, story.expect_tenant_status, story.expect_plan = "active", "active", "professional"
+    story.staff_add_ons = ("white_label",)
+    story.expect_add_ons = {"extra_agents_10": 2, "white_label": 1}
+
+
+SCENARIOS = [
+    _renewal_paid,
+    _dunning_recovered,
+    _dunning_ongoing,
+    _upgraded_then_cancelling,
+    _cancelled,
+    _add_ons_bought_one_removed,
+]
 
 
 def _pad(story: Story, rng: random.Random) -> None:
@@ -194,6 +220,8 @@ def test_replay_of_shuffled_events_with_duplicates_and_forgeries_ends_in_stripes
         story = Story(tenant=tenant, customer_id=f"cus_replay{index}")
         link_customer(fake_stripe, tenant, story.customer_id)
         SCENARIOS[index % len(SCENARIOS)](story, catalog)
+        for code in story.staff_add_ons:
+            tenant_add_on_set(tenant=tenant, add_on=AddOn.objects.get(code=code), actor=Actor.system("staff"))
         _pad(story, rng)
         fake_stripe.put(*story.final.values())
         stories.append(story)
@@ -267,3 +295,7 @@ def _assert_story_end(story: Story) -> None:
     assert audit["billing.payment_succeeded"] == paid, where
     assert audit["billing.payment_failed"] == story.expect_payment_failed_events, where
     assert Invoice.objects.filter(tenant=tenant).count() == len(stripe_invoices), where  # no local invoices
+    held = TenantAddOn.objects.filter(tenant=tenant, active=True).values_list("add_on__code", "quantity")
+    assert dict(held) == story.expect_add_ons, where
+    # Whatever number of events carried them, each add-on Stripe sells now was announced once.
+    assert audit["billing.add_on_purchased"] == len(set(story.expect_add_ons) - set(story.staff_add_ons)), where

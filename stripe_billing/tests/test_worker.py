@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.test import Client
 from djstripe import models as djstripe_models
 
 from audit.services import Actor
 from billing.models import PlanPrice, Subscription, SubscriptionStatus
-from config.celery import app as celery_app
 from stripe_billing.models import (
     StripeAccountBinding,
     StripeCustomerLink,
@@ -37,19 +34,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:Call to deprecated setex:DeprecationWarning"),
 ]
 ACTOR = Actor.system("worker-tests")
-
-
-@pytest.fixture(scope="module")
-def worker(django_db_setup: None, django_db_blocker) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    hijack_root_logger = celery_app.conf.worker_hijack_root_logger
-    celery_app.conf.worker_hijack_root_logger = False
-    try:
-        with django_db_blocker.unblock():
-            celery_app.control.purge()
-            with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
-                yield
-    finally:
-        celery_app.conf.worker_hijack_root_logger = hijack_root_logger
 
 
 def _cleanup(tenant: Tenant, price_link_ids: list[int]) -> None:

@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,10 +20,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from audit.services import Actor
 from tenants.models import Tenant
-from tenants.services import tenant_provision
-from tenants.tests.test_tasks import _purge_now
+from testing.celery_worker import committed_tenant_purged_after
 from usage import store
 from usage.meters import Meter
 from usage.recorder import usage_record
@@ -36,20 +33,8 @@ SCRIPT = Path(__file__).with_name("rollup_process.py")
 
 @pytest.fixture
 def committed_tenant(django_db_setup: None, django_db_blocker) -> Iterator[Tenant]:  # type: ignore[no-untyped-def]
-    with django_db_blocker.unblock():
-        slug = f"rollup-kill-{uuid.uuid4().hex[:8]}"
-        tenant = tenant_provision(
-            slug=slug,
-            name=slug,
-            owner_email=f"owner@{slug}.test",
-            owner_password=None,
-            plan_code="starter",
-            actor=Actor.system("tests"),
-        ).tenant
-        try:
-            yield tenant
-        finally:
-            _purge_now(tenant)
+    with django_db_blocker.unblock(), committed_tenant_purged_after("rollup-kill") as tenant:
+        yield tenant
 
 
 def _environment() -> dict[str, str]:

@@ -10,8 +10,8 @@ from playwright.sync_api import Page, expect
 
 from accounts.models import Role
 from knowledge.tests.factories import pdf_bytes
-from knowledge.tests.worker import celery_worker_running
 from portal.tests.browser.conftest import LiveSite, add_member, provision_tenant, sign_in
+from testing.celery_worker import celery_worker_running
 
 pytestmark = [
     pytest.mark.browser,

@@ -66,6 +66,11 @@ def test_owner_reads_usage_exports_csv_and_turns_overage_on(page: Page, site: Li
     expect(page.get_by_role("img", name="API calls per day, highest 12")).to_be_visible()
     expect(page.locator("#usage-per-key")).to_contain_text("CRM sync")
     expect(page.locator("#usage-per-agent")).to_contain_text("support-bot")
+    expect(page.get_by_role("img", name="Top API keys by calls")).to_be_visible()
+    expect(page.locator("#chart-per-key g.ranked-bar")).to_have_count(1)
+    expect(page.locator("#chart-per-key")).to_contain_text("CRM sync")
+    expect(page.get_by_role("img", name="Top agents by tokens")).to_contain_text("support-bot")
+    expect(page.get_by_role("img", name="Top agents by cost (USD)")).to_contain_text("6.0000")
     expect(page.locator("#usage-cost-total")).to_have_text("6.0000")  # 3,000 output tokens × $2 per 1K
     expect(page.get_by_text("conv-42")).to_be_visible()
     expect(page.locator("#usage-performance")).to_contain_text("40 ms")
@@ -100,3 +105,4 @@ def test_usage_page_empty_month(page: Page, site: LiveSite) -> None:
     expect(page.get_by_text("No API calls this month.").first).to_be_visible()
     expect(page.get_by_text("No model tokens used this month.")).to_be_visible()
     expect(page.get_by_text("Nothing used this month yet.")).to_have_count(3)
+    expect(page.locator("svg.ranked-chart")).to_have_count(0)

@@ -27,6 +27,8 @@ class Command(BaseCommand):
             self.stdout.write(f"created price {lookup_key}")
         for lookup_key in report.prices_linked:
             self.stdout.write(f"linked existing price {lookup_key}")
+        for lookup_key in report.prices_tagged:
+            self.stdout.write(f"tagged price {lookup_key} with its add-on")
         self.stdout.write(
             self.style.SUCCESS(
                 f"Catalog in sync: {len(report.prices_created)} prices created, "

@@ -10,12 +10,14 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Role, User
 from accounts.services import user_create
+from agents.models import Agent
 from agents.org_services import department_create, team_create
 from agents.services import agent_create, agent_update
 from audit.services import Actor
 from billing.backends import billing_backend
 from billing.models import InvoiceStatus
 from billing.selectors import invoice_list_of_tenant
+from knowledge.services import faq_create, knowledge_base_create
 from tenants.models import TenantStatus
 from tenants.selectors import tenant_get
 from tenants.services import tenant_provision
@@ -62,6 +64,59 @@ DEMO_AGENTS: dict[str, list[tuple[str, str, list[tuple[str, str, str, str, str]]
 }
 
 
+# The demo help centre the support agents answer from (the `local` provider: `make run` shows a
+# working chatbot offline). Ava speaks English, Omar English and Arabic.
+DEMO_FAQS: dict[str, list[tuple[str, str, str]]] = {
+    "acme": [
+        (
+            "How do I return a product?",
+            (
+                "You can return any product within 30 days of delivery: open Orders, choose the product and "
+                "click Return. The refund reaches your card within 5 working days."
+            ),
+            "en",
+        ),
+        (
+            "What are your opening hours?",
+            "Our support team is available Monday to Friday, 9:00 to 18:00 (CET), by chat and by phone.",
+            "en",
+        ),
+        (
+            "Do you ship internationally?",
+            "Yes. We ship to 40 countries; international delivery takes 5 to 10 working days.",
+            "en",
+        ),
+        ("How much does shipping cost?", "Shipping is free on orders over 50 EUR; below that it costs 4.90 EUR.", "en"),
+        (
+            "How do I track my order?",
+            "Open Orders in your account and click Track: you will see the carrier and the tracking number.",
+            "en",
+        ),
+        ("كيف يمكنني إرجاع منتج؟", "يمكنك إرجاع أي منتج خلال ثلاثين يوما من التسليم من صفحة الطلبات.", "ar"),
+        (
+            "ما هي ساعات العمل؟",
+            "فريق الدعم متاح من الاثنين إلى الجمعة، من الساعة التاسعة صباحا حتى السادسة مساء.",
+            "ar",
+        ),
+    ],
+}
+DEMO_FAQ_AGENTS = {"acme": ("Ava", "Omar")}
+
+
+def _seed_help_centre(slug: str, agent_ids: dict[str, str]) -> None:
+    """A help centre of FAQs, given to the demo's support agents (runs in the tenant's schema)."""
+    faqs = DEMO_FAQS.get(slug)
+    if not faqs:
+        return
+    actor = Actor.system("seed_demo")
+    knowledge_base = knowledge_base_create(name="Help centre", language="en", actor=actor)
+    for question, answer, language in faqs:
+        faq_create(knowledge_base=knowledge_base, question=question, answer=answer, language=language, actor=actor)
+    for name in DEMO_FAQ_AGENTS.get(slug, ()):
+        agent = Agent.objects.get(pk=agent_ids[name])
+        agent_update(agent=agent, actor=actor, changes={"knowledge_base_ids": [knowledge_base.pk]})
+
+
 def _seed_agents(slug: str) -> None:
     """Runs in the tenant's schema, through the services (audited, limits checked)."""
     actor = Actor.system("seed_demo")
@@ -84,6 +139,7 @@ def _seed_agents(slug: str) -> None:
             if status == "paused":
                 agent_update(agent=agent, actor=actor, changes={"status": "paused"})
             ids[name] = agent.pk
+    _seed_help_centre(slug, ids)
 
 
 class Command(BaseCommand):
