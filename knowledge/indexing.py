@@ -16,9 +16,10 @@ from django.utils import timezone
 
 from config.errors import PlanLimitReached
 from knowledge.chunking import text_chunks, text_normalize
+from knowledge.embeddings import embeddings_enabled
 from knowledge.extraction import ExtractionFailed, document_text_extract
 from knowledge.languages import search_config_for
-from knowledge.models import Chunk, Document, DocumentStatus, Faq, KnowledgeBase
+from knowledge.models import Chunk, Document, DocumentStatus, EmbeddingStatus, Faq, KnowledgeBase
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,18 @@ def faq_index(*, faq: Faq, knowledge_base: KnowledgeBase) -> None:
         search_vector="",
     )
     Chunk.objects.filter(pk=chunk.pk).update(search_vector=_vector(config))
+    if embeddings_enabled():
+        _queue_faq_embedding(faq.pk)
+
+
+def _queue_faq_embedding(faq_id: str) -> None:
+    from knowledge.tasks import faq_embed_task
+    from tenants.context import current_schema
+
+    schema_name = current_schema()
+    transaction.on_commit(
+        lambda: faq_embed_task.apply_async(kwargs={"faq_id": faq_id}, headers={"_schema_name": schema_name})
+    )
 
 
 def _claim(document_id: str) -> Document | None:
@@ -100,6 +113,8 @@ def _store(document_id: str, text: str, chunks: list[str]) -> Document | None:
         document.status = DocumentStatus.READY
         document.failure_reason = ""
         document.indexed_at = timezone.now()
+        document.embedding_status = EmbeddingStatus.PENDING if embeddings_enabled() else EmbeddingStatus.NONE
+        document.embedding_failure_reason = ""
         document.save()
         return document
 

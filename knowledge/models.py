@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 import string
 
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
@@ -70,6 +71,15 @@ class DocumentStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class EmbeddingStatus(models.TextChoices):
+    """The vector search step after indexing (empty: vector search was off when it was indexed)."""
+
+    NONE = "", "Not embedded"
+    PENDING = "pending", "Pending"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
 class Document(models.Model):
     id = models.CharField(primary_key=True, max_length=32, default=_new_document_id, editable=False)
     knowledge_base = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="documents")
@@ -90,6 +100,9 @@ class Document(models.Model):
     failure_reason = models.CharField(max_length=500, blank=True)
     chunk_count = models.PositiveIntegerField(default=0)
     indexed_at = models.DateTimeField(null=True, blank=True)
+    # Vector search only: its own step after indexing; a failure never touches the full-text index.
+    embedding_status = models.CharField(max_length=16, choices=EmbeddingStatus.choices, blank=True, default="")
+    embedding_failure_reason = models.CharField(max_length=300, blank=True)
     created_by_type = models.CharField(max_length=16)
     created_by_id = models.CharField(max_length=64, blank=True)
     created_by_label = models.CharField(max_length=254, blank=True)
@@ -147,6 +160,10 @@ class Chunk(models.Model):
     # queries are parsed with the same one.
     search_config = models.CharField(max_length=32)
     search_vector = SearchVectorField()
+    # Vector search only (docs/knowledge.md): the passage's embedding and the model that made it;
+    # only vectors of the configured model are compared. With pgvector: `vector(n)` + HNSW index.
+    embedding = ArrayField(models.FloatField(), null=True, blank=True)
+    embedding_model = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ("document_id", "faq_id", "position")

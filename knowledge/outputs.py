@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from apikeys.apis import CreatorOutput  # the shared `created_by` shape
 from knowledge.languages import KnowledgeLanguage
-from knowledge.models import DocumentSource, DocumentStatus
+from knowledge.models import DocumentSource, DocumentStatus, EmbeddingStatus
 
 
 class KnowledgeBaseOutput(serializers.Serializer):
@@ -34,6 +34,12 @@ class DocumentOutput(serializers.Serializer):
     failure_reason = serializers.CharField(help_text="Why indexing failed (status `failed`).")
     chunk_count = serializers.IntegerField(help_text="Searchable passages once `ready`.")
     indexed_at = serializers.DateTimeField(allow_null=True)
+    embedding_status = serializers.ChoiceField(
+        choices=EmbeddingStatus.choices,
+        help_text="Vector search only (empty when it is off): `pending` → `ready`, or `failed` with "
+        "`embedding_failure_reason`. The document is searchable by its words either way.",
+    )
+    embedding_failure_reason = serializers.CharField(help_text="Why embedding failed (`embedding_status` `failed`).")
     created_at = serializers.DateTimeField()
     created_by = CreatorOutput(source="*")
 
@@ -95,6 +101,8 @@ DOCUMENT_EXAMPLE = {
     "failure_reason": "",
     "chunk_count": 0,
     "indexed_at": None,
+    "embedding_status": "",
+    "embedding_failure_reason": "",
     "created_at": "2026-03-02T09:20:11.000000Z",
     "created_by": _CREATOR,
 }

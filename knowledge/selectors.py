@@ -29,6 +29,13 @@ from django.db.models.functions import Coalesce, Concat
 
 from knowledge.languages import search_config_for
 from knowledge.models import Chunk, Document, Faq, KnowledgeBase
+from knowledge.vector_search import (
+    nearest_chunks,
+    plain_headline,
+    query_vector,
+    reciprocal_rank_fusion,
+    vector_candidates,
+)
 
 # Marks around matches in headlines: control characters, stripped from all indexed text, so the
 # text can be escaped first and the marks turned into <mark> after.
@@ -174,7 +181,7 @@ def _headline_html(snippet: str) -> str:
     return html.escape(snippet).replace(_START, "<mark>").replace(_STOP, "</mark>")
 
 
-def _hit(chunk: Chunk, score: float, snippet: str, config: str) -> SearchHit:
+def _hit(chunk: Chunk, snippet: str, config: str, *, score: float) -> SearchHit:
     is_faq = chunk.faq_id is not None
     return SearchHit(
         kind="faq" if is_faq else "document",
@@ -200,6 +207,12 @@ def knowledge_search(
     language. All words must match (websearch syntax: `"a phrase"`, `or`, `-word`); when no
     passage has them all, passages with any of the words are ranked instead. Unknown knowledge
     base ids match nothing. Queries: one, plus one or two per language present.
+
+    With vector search on (KNOWLEDGE_EMBEDDINGS_PROVIDER) and passages of these knowledge bases
+    embedded, the query is embedded too (the provider settings and a check: two queries; one
+    `/embeddings` call) and the full-text ranking is fused with the nearest passages by cosine
+    similarity (one more query) by reciprocal rank fusion: `score` is then the fused score. A
+    provider failure falls back to full-text search alone.
     """
     kb_ids = sorted(set(knowledge_base_ids))
     query = query.strip()[:MAX_QUERY_CHARS]
@@ -215,9 +228,32 @@ def knowledge_search(
             .distinct()
             .order_by()
         )
+    embedded = query_vector(knowledge_base_ids=kb_ids, query=query, language=language)
+    found = _full_text(kb_ids, configs, query, depth=limit if embedded is None else vector_candidates(limit))
+    if embedded is None:
+        return [_hit(chunk, snippet, config, score=score) for chunk, score, snippet, config in found[:limit]]
+    vector, model = embedded
+    nearest = nearest_chunks(
+        knowledge_base_ids=kb_ids, vector=vector, model=model, configs=configs, limit=vector_candidates(limit)
+    )
+    return _fused(found, nearest, limit)
+
+
+def _full_text(kb_ids: list[str], configs: list[str], query: str, *, depth: int) -> list[tuple[Chunk, float, str, str]]:
     found: list[tuple[Chunk, float, str, str]] = []
     for config in configs:
-        for chunk, score, snippet in _search_config(knowledge_base_ids=kb_ids, config=config, query=query, limit=limit):
+        for chunk, score, snippet in _search_config(knowledge_base_ids=kb_ids, config=config, query=query, limit=depth):
             found.append((chunk, score, snippet, config))
     found.sort(key=lambda item: (-item[1], item[0].pk))
-    return [_hit(chunk, score, snippet, config) for chunk, score, snippet, config in found[:limit]]
+    return found
+
+
+def _fused(
+    found: list[tuple[Chunk, float, str, str]], nearest: list[tuple[Chunk, float]], limit: int
+) -> list[SearchHit]:
+    """Both rankings merged by reciprocal rank fusion; the score is the fused one."""
+    passages = {chunk.pk: (chunk, snippet, config) for chunk, _, snippet, config in found}
+    for chunk, _ in nearest:
+        passages.setdefault(chunk.pk, (chunk, plain_headline(chunk.text), chunk.search_config))
+    fused = reciprocal_rank_fusion([[item[0].pk for item in found], [chunk.pk for chunk, _ in nearest]])
+    return [_hit(*passages[chunk_id], score=score) for chunk_id, score in fused[:limit]]

@@ -14,8 +14,21 @@ KNOWLEDGE_MAX_EXTRACTED_CHARS = env.int("KNOWLEDGE_MAX_EXTRACTED_CHARS", default
 # Target size of a search chunk and the overlap carried into the next one, in characters.
 KNOWLEDGE_CHUNK_CHARS = env.int("KNOWLEDGE_CHUNK_CHARS", default=1200)
 KNOWLEDGE_CHUNK_OVERLAP_CHARS = env.int("KNOWLEDGE_CHUNK_OVERLAP_CHARS", default=200)
-# Dotted path of an embeddings provider (knowledge.embeddings.EmbeddingsProvider); empty: full-text only.
+# Vector search: "" (off, full-text only) or "openai" (the tenant's OpenAI-compatible `/embeddings`
+# endpoint, with the model provider settings' base URL, key, timeout and retries).
 KNOWLEDGE_EMBEDDINGS_PROVIDER = env("KNOWLEDGE_EMBEDDINGS_PROVIDER", default="")
+# The embeddings model asked for; its vectors' length comes from the endpoint's answer.
+KNOWLEDGE_EMBEDDINGS_MODEL = env("KNOWLEDGE_EMBEDDINGS_MODEL", default="text-embedding-3-small")
+# Ask for vectors this long (models that can shorten theirs, e.g. text-embedding-3: 256 makes
+# vector search ~6x cheaper than 1536); 0: the model's own length.
+KNOWLEDGE_EMBEDDINGS_DIMENSIONS = env.int("KNOWLEDGE_EMBEDDINGS_DIMENSIONS", default=0)
+# Passages sent per `/embeddings` request.
+KNOWLEDGE_EMBEDDINGS_BATCH = env.int("KNOWLEDGE_EMBEDDINGS_BATCH", default=64)
+# Nearest passages by cosine similarity fused with the full-text ranking (reciprocal rank fusion).
+KNOWLEDGE_VECTOR_CANDIDATES = env.int("KNOWLEDGE_VECTOR_CANDIDATES", default=20)
+# Least cosine similarity for a passage to count as found by meaning (model-dependent; 0.25 suits
+# OpenAI's text-embedding-3 models, where unrelated texts score about 0.0-0.2).
+KNOWLEDGE_VECTOR_MIN_SIMILARITY = env.float("KNOWLEDGE_VECTOR_MIN_SIMILARITY", default=0.25)
 # A document still `pending` or `indexing` this many minutes after its last change is queued again
 # (the `knowledge-requeue-stuck` beat task, every 5 minutes).
 KNOWLEDGE_STUCK_AFTER_MINUTES = env.int("KNOWLEDGE_STUCK_AFTER_MINUTES", default=30)

@@ -9,10 +9,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import schema_context
 
-from knowledge.models import Document, DocumentStatus
+from knowledge.models import Chunk, Document, DocumentStatus, EmbeddingStatus
 from knowledge.selectors import knowledge_search
-from knowledge.services import document_create_from_upload, knowledge_base_create
+from knowledge.services import document_create_from_text, document_create_from_upload, faq_create, knowledge_base_create
 from knowledge.tests.factories import ACTOR, pdf_bytes
+from knowledge.tests.fake_embeddings import MODEL, fake_embeddings_serve, provider_point_at
 from testing.celery_worker import celery_worker_running, committed_tenant, purge_now, wait_until
 
 pytestmark = [
@@ -78,5 +79,34 @@ def test_worker_marks_an_unreadable_upload_failed_with_a_reason(worker: None) ->
         wait_until(lambda: _status(tenant.schema_name, document.pk) == "failed")
         with schema_context(tenant.schema_name):
             assert Document.objects.get(pk=document.pk).failure_reason == "The file is not a readable PDF."
+    finally:
+        purge_now(tenant)
+
+
+def test_worker_embeds_documents_and_faqs_after_indexing_when_vector_search_is_on(worker: None, settings, httpserver):  # type: ignore[no-untyped-def]
+    settings.KNOWLEDGE_EMBEDDINGS_PROVIDER = "openai"
+    settings.KNOWLEDGE_EMBEDDINGS_MODEL = MODEL
+    fake_embeddings_serve(httpserver)
+    tenant = committed_tenant("kb-vectors")
+    try:
+        with schema_context(tenant.schema_name):
+            provider_point_at(httpserver)
+            kb = knowledge_base_create(name="Policies", language="en", actor=ACTOR)
+            document = document_create_from_text(
+                knowledge_base=kb, title="Guarantee", text="You get your money back.", source="text", actor=ACTOR
+            )
+            faq = faq_create(knowledge_base=kb, question="Where is my parcel?", answer="Ask the courier.", actor=ACTOR)
+
+        def embedded() -> bool:
+            with schema_context(tenant.schema_name):
+                return not Chunk.objects.filter(embedding__isnull=True).exists() and (
+                    Document.objects.get(pk=document.pk).embedding_status == EmbeddingStatus.READY
+                )
+
+        wait_until(embedded)
+        with schema_context(tenant.schema_name):
+            assert Chunk.objects.get(faq_id=faq.pk).embedding_model == MODEL
+            (hit,) = knowledge_search(knowledge_base_ids=[kb.pk], query="reimbursement")
+            assert hit.document_id == document.pk
     finally:
         purge_now(tenant)
