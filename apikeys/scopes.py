@@ -27,8 +27,11 @@ class Scope(StrEnum):
 ALL_SCOPES: frozenset[str] = frozenset(Scope)
 
 SCOPE_DESCRIPTIONS: dict[str, str] = {
-    Scope.AGENTS_READ: "Read agents, teams, tasks and conversations.",
-    Scope.AGENTS_WRITE: "Create, change and delete agents and teams.",
+    Scope.AGENTS_READ: "Read agents, departments, teams, the org chart and delegated tasks.",
+    Scope.AGENTS_WRITE: (
+        "Create, change and archive agents, departments and teams; assign and cancel tasks "
+        "(approving or rejecting one also needs billing:write)."
+    ),
     Scope.CHAT: "Chat with agents.",
     Scope.CONVERSATIONS_READ: "Read conversations and their transcripts.",
     Scope.CONVERSATIONS_WRITE: "Rate conversations and erase a visitor's data.",
