@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -44,8 +45,8 @@ from conversations.providers import Completion, Source, provider_for
 from conversations.selectors import conversation_history, provider_settings_get
 from leads.services import lead_capture_from_message
 from tenants.context import current_tenant
-from usage.meters import Meter, TokenType
-from usage.quotas import quota_consume
+from usage.meters import Meter, TokenType, UsagePeriod
+from usage.quotas import quota_consume, quota_release
 from usage.recorder import usage_record
 from webhooks.events import EventType, webhook_event_publish
 
@@ -71,6 +72,7 @@ class _Turn:
     key_id: str
     user_id: str
     started: float
+    quota_period: UsagePeriod  # the month its chat message was taken from
 
 
 def _message_checked(message: str) -> str:
@@ -108,12 +110,29 @@ def _agent_checked(agent: Agent, channel: str) -> None:
         )
 
 
-def _quotas_consume(*, message_id: str) -> None:
+def _quotas_consume(*, message_id: str) -> UsagePeriod:
     """One chat message of the month's quota, and a check that tokens are left (their number is
     only known after the reply, when usage_record counts them against the same quota)."""
     tenant = current_tenant()
     quota_consume(tenant=tenant, meter=Meter.TOKENS, quantity=0, idempotency_id=f"{message_id}:tokens-left")
-    quota_consume(tenant=tenant, meter=Meter.CHAT_MESSAGES, quantity=1, idempotency_id=message_id)
+    return quota_consume(tenant=tenant, meter=Meter.CHAT_MESSAGES, quantity=1, idempotency_id=message_id).period
+
+
+@contextmanager
+def _quota_given_back_on_failure(turn: _Turn) -> Iterator[None]:
+    """A turn that fails before its message is recorded (the provider failed, the stream broke)
+    gives its chat message back to the month's quota; once recorded, release is a no-op."""
+    try:
+        yield
+    except BaseException:
+        quota_release(
+            tenant=current_tenant(),
+            meter=Meter.CHAT_MESSAGES,
+            quantity=1,
+            idempotency_id=turn.message_id,
+            period=turn.quota_period,
+        )
+        raise
 
 
 def _conversation_open(*, agent: Agent, channel: str, session_id: str, key_id: str, user_id: str) -> Conversation:
@@ -142,12 +161,12 @@ def _turn_start(
     _agent_checked(agent, channel)
     agent_budget_check(agent=agent)
     message_id = _new_message_id()
-    _quotas_consume(message_id=message_id)
+    quota_period = _quotas_consume(message_id=message_id)
     with transaction.atomic():
         conversation = _conversation_open(
             agent=agent, channel=channel, session_id=session, key_id=key_id or "", user_id=user_id or ""
         )
-    return _Turn(agent, conversation, text, message_id, key_id or "", user_id or "", time.monotonic())
+    return _Turn(agent, conversation, text, message_id, key_id or "", user_id or "", time.monotonic(), quota_period)
 
 
 def _meter(turn: _Turn, completion: Completion, cost: Decimal) -> None:
@@ -259,9 +278,10 @@ def chat_reply(
         turn = _turn_start(
             agent=agent, session_id=session_id, message=message, channel=channel, key_id=key_id, user_id=user_id
         )
-        history = conversation_history(conversation=turn.conversation)
-        completion = provider_for(agent).complete(agent=agent, history=history, message=turn.message)
-        return _turn_finish(turn, completion)
+        with _quota_given_back_on_failure(turn):
+            history = conversation_history(conversation=turn.conversation)
+            completion = provider_for(agent).complete(agent=agent, history=history, message=turn.message)
+            return _turn_finish(turn, completion)
 
 
 def chat_reply_stream(
@@ -282,15 +302,17 @@ def chat_reply_stream(
     turn = _turn_start(
         agent=agent, session_id=session_id, message=message, channel=channel, key_id=key_id, user_id=user_id
     )
-    history = conversation_history(conversation=turn.conversation)
-    completion: Completion | None = None
-    for item in provider_for(agent).complete_stream(agent=agent, history=history, message=turn.message):
-        if isinstance(item, Completion):
-            completion = item
-        else:
-            yield item
-    assert completion is not None, "a provider's stream ends with its Completion"
-    yield _turn_finish(turn, completion)
+    with _quota_given_back_on_failure(turn):
+        history = conversation_history(conversation=turn.conversation)
+        completion: Completion | None = None
+        for item in provider_for(agent).complete_stream(agent=agent, history=history, message=turn.message):
+            if isinstance(item, Completion):
+                completion = item
+            else:
+                yield item
+        assert completion is not None, "a provider's stream ends with its Completion"
+        result = _turn_finish(turn, completion)
+    yield result
 
 
 def conversation_rate(*, conversation: Conversation, rating: int) -> Conversation:

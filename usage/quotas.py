@@ -79,6 +79,21 @@ def quota_consume(
     raise _exceeded(meter, limit, used, period)
 
 
+def quota_release(*, tenant: Tenant, meter: str, quantity: int, idempotency_id: str, period: UsagePeriod) -> bool:
+    """Give back what `quota_consume` took under `idempotency_id` in `period` when the action then
+    failed before its `usage_record` (e.g. the model provider failed): the customer pays only for
+    what happened. A no-op (False) once the id is recorded, or for an unknown id. Never raises for
+    an unreachable Redis (logged: the unit then stays consumed until the month's counter is reseeded
+    from PostgreSQL, which never saw it)."""
+    schema = tenant.schema_name
+    keys = [store.seen_key(schema, idempotency_id), store.counter_key(schema, meter, period.key)]
+    try:
+        return bool(store.scripts().release(keys=keys, args=[quantity]))
+    except redis.RedisError:
+        logger.error("Redis unreachable: %s quota of %s not released", meter, schema)
+        return False
+
+
 def _consume(
     tenant: Tenant, meter: str, quantity: int, idempotency_id: str, period: UsagePeriod, limit: int | None
 ) -> tuple[int, int]:

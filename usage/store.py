@@ -82,6 +82,18 @@ end
 return 1
 """
 
+# KEYS: seen, counter. ARGV: quantity. Gives back units consumed under an id that was never
+# recorded (the action failed after its quota check): 1 released, 0 nothing to release (unknown
+# id, or already recorded, which counts for good).
+RELEASE_SCRIPT = """
+if redis.call('GET', KEYS[1]) ~= 'q' then return 0 end
+redis.call('DEL', KEYS[1])
+local used = tonumber(redis.call('GET', KEYS[2]) or '0')
+local quantity = math.min(tonumber(ARGV[1]), used)
+if quantity > 0 then redis.call('DECRBY', KEYS[2], quantity) end
+return 1
+"""
+
 # KEYS: counter. ARGV: floor, ttl. Raises the counter to at least what PostgreSQL has rolled up.
 RAISE_SCRIPT = """
 local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
@@ -122,6 +134,7 @@ def gauge_key(schema: str, meter: str) -> str:
 class Scripts:
     record: redis.commands.core.Script
     consume: redis.commands.core.Script
+    release: redis.commands.core.Script
     claim: redis.commands.core.Script
     raise_floor: redis.commands.core.Script
     trim: redis.commands.core.Script
@@ -154,6 +167,7 @@ def _scripts(url: str, timeout: float) -> Scripts:
     return Scripts(
         record=client.register_script(RECORD_SCRIPT),
         consume=client.register_script(CONSUME_SCRIPT),
+        release=client.register_script(RELEASE_SCRIPT),
         claim=client.register_script(CLAIM_SCRIPT),
         raise_floor=client.register_script(RAISE_SCRIPT),
         trim=client.register_script(TRIM_SCRIPT),

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from django_tenants.utils import schema_context
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -20,9 +21,11 @@ from config.errors import ModelProviderError
 from conversations.models import Conversation, ProviderSettings
 from conversations.providers import ChatTurn
 from conversations.providers.openai_compatible import OpenAICompatibleProvider
-from conversations.services import provider_settings_update
+from conversations.services import chat_reply_stream, provider_settings_update
 from conversations.tests.factories import SHOP_FAQS, chat_agent
 from metering.models import ModelPrice
+from usage.meters import Meter, UsagePeriod
+from usage.selectors import usage_live_counters
 
 API_KEY = "sk-test-0123456789abcd"
 
@@ -60,6 +63,11 @@ def openai_agent(tenant_a, httpserver: HTTPServer):  # type: ignore[no-untyped-d
         return chat_agent(
             system_prompt="You are Acme's support agent.", config={"provider": "openai", "model": "fake-model"}
         )
+
+
+def _chat_messages_used(tenant_a) -> int:  # type: ignore[no-untyped-def]
+    counters = usage_live_counters(tenant=tenant_a.tenant, period=UsagePeriod.of(timezone.now()))
+    return int(counters[Meter.CHAT_MESSAGES] or 0)
 
 
 def _complete(tenant_a, agent, message: str, history: list[ChatTurn] | None = None):  # type: ignore[no-untyped-def]
@@ -169,6 +177,8 @@ def test_chat_api_maps_provider_failures_to_502_and_stores_nothing(tenant_a, htt
     problem = json.loads(response.content)
     assert (problem["code"], problem["retryable"], problem["provider_status"]) == ("model_provider_error", True, 503)
     assert API_KEY not in response.content.decode()
+    # The failed turn gave its chat message back: the customer pays only for answered messages.
+    assert _chat_messages_used(tenant_a) == 0
 
 
 def test_openai_streams_deltas_and_usage(tenant_a, httpserver, openai_agent):
@@ -235,3 +245,14 @@ def test_chat_stream_with_a_failing_provider_is_a_problem_before_streaming(tenan
     assert response.status_code == 502 and json.loads(response.content)["code"] == "model_provider_error"
     with schema_context(tenant_a.schema):
         assert not Conversation.objects.filter(session_id="s").exists()
+
+
+def test_a_stream_whose_provider_fails_gives_its_chat_message_back(tenant_a, httpserver, openai_agent):
+    httpserver.expect_request("/v1/chat/completions").respond_with_json({"error": {}}, status=500)
+
+    with schema_context(tenant_a.schema), pytest.raises(ModelProviderError):
+        list(chat_reply_stream(agent=openai_agent, session_id="s", message="hi", channel="api"))
+
+    assert _chat_messages_used(tenant_a) == 0
+    with schema_context(tenant_a.schema):
+        assert not Conversation.objects.filter(session_id="s").exclude(message_count=0).exists()

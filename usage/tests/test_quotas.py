@@ -6,6 +6,7 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
+from django.db import connections
 from django.test import override_settings
 from django_tenants.utils import schema_context
 
@@ -17,7 +18,7 @@ from config.errors import FeatureNotInPlan, QuotaExceeded
 from usage import store
 from usage.meters import Meter, UsagePeriod
 from usage.models import OverageReport
-from usage.quotas import quota_consume
+from usage.quotas import quota_consume, quota_release
 from usage.recorder import usage_record
 from usage.rollup import usage_rollup
 from usage.services import usage_overage_set
@@ -59,6 +60,8 @@ def test_quota_consume_300_concurrent_with_100_left_admits_exactly_100(tenant_a)
         else:
             with lock:
                 admitted.append(n)
+        finally:
+            connections.close_all()  # this thread's own (announcing a crossing reads PostgreSQL)
 
     threads = [threading.Thread(target=call, args=(n,)) for n in range(300)]
     for thread in threads:
@@ -171,3 +174,24 @@ def test_overage_not_opted_in_stops_at_the_limit(tenant_a):
     quota_consume(tenant=tenant, meter=Meter.API_CALLS, quantity=2, idempotency_id="a")
     with pytest.raises(QuotaExceeded):
         quota_consume(tenant=tenant, meter=Meter.API_CALLS, quantity=1, idempotency_id="b")
+
+
+def test_quota_release_gives_back_a_unit_whose_action_failed_and_nothing_once_recorded(tenant_a):
+    tenant = tenant_a.tenant
+    entitlements = _with_limit(tenant, 1000)
+    period = UsagePeriod.of(datetime.now(UTC))
+    store.usage_redis().set(store.counter_key(tenant.schema_name, Meter.API_CALLS, period.key), 10)
+    release = {"tenant": tenant, "meter": Meter.API_CALLS, "quantity": 1, "period": period}
+
+    quota_consume(tenant=tenant, meter=Meter.API_CALLS, quantity=1, idempotency_id="failed", entitlements=entitlements)
+    assert _counter(tenant.schema_name) == 11
+    assert quota_release(idempotency_id="failed", **release) is True
+    assert _counter(tenant.schema_name) == 10
+    assert quota_release(idempotency_id="failed", **release) is False  # twice gives back once
+    assert quota_release(idempotency_id="never-consumed", **release) is False
+    assert _counter(tenant.schema_name) == 10
+
+    quota_consume(tenant=tenant, meter=Meter.API_CALLS, quantity=1, idempotency_id="done", entitlements=entitlements)
+    usage_record(tenant=tenant, meter=Meter.API_CALLS, quantity=1, idempotency_id="done")
+    assert quota_release(idempotency_id="done", **release) is False  # recorded: it happened, it counts
+    assert _counter(tenant.schema_name) == 11
