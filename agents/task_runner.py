@@ -9,7 +9,9 @@ A queued task becomes `running`, then either
   the answer, tokens and cost, meters the tokens and adds them to the agent's daily budget.
 
 Safe to run twice: only a `queued` task starts. Before starting, a task not approved by a person
-is checked against the agent's budget; a used-up budget sends it to `waiting_approval`.
+is checked against the agent's budget; a used-up budget sends it to `waiting_approval`. A task
+that would ask the model when the workspace's monthly tokens are used up (and overage is not on)
+fails with `quota_exceeded`: approval lifts the agent's budget, never the plan's quota.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from agents.budgets import agent_budget_check, agent_budget_consume
 from agents.models import AgentStatus, AgentTask, TaskStatus
 from agents.task_selectors import task_chain_lock, task_children
 from agents.task_services import agent_actor, agent_task_create
-from config.errors import AgentBudgetExceeded, ValidationFailed
+from config.errors import AgentBudgetExceeded, QuotaExceeded, ValidationFailed
 from tenants.context import current_tenant
 from usage.meters import Meter, TokenType
+from usage.quotas import quota_consume
 from usage.recorder import usage_record
 
 if TYPE_CHECKING:
@@ -69,18 +72,33 @@ def _start(task_id: str) -> AgentTask | None:
             error = f"“{task.agent.name}” is {task.agent.status}."
             _finish(task, TaskStatus.FAILED, error=error, code="agent_inactive")
             return None
-        if task.approved_at is None and not task.input.get("delegate_to"):
-            try:
-                agent_budget_check(agent=task.agent)
-            except AgentBudgetExceeded as exc:
-                task.status, task.approval_reason = TaskStatus.WAITING_APPROVAL, exc.detail[:300]
-                task.save(update_fields=["status", "approval_reason", "updated_at"])
+        if not task.input.get("delegate_to"):
+            if not _tokens_left(task):
                 return None
+            if task.approved_at is None:
+                try:
+                    agent_budget_check(agent=task.agent)
+                except AgentBudgetExceeded as exc:
+                    task.status, task.approval_reason = TaskStatus.WAITING_APPROVAL, exc.detail[:300]
+                    task.save(update_fields=["status", "approval_reason", "updated_at"])
+                    return None
         task.status, task.started_at = TaskStatus.RUNNING, timezone.now()
         task.save(update_fields=["status", "started_at", "updated_at"])
         if task.input.get("delegate_to"):
             _fan_out(task)
     return task
+
+
+def _tokens_left(task: AgentTask) -> bool:
+    """Whether the month's token quota lets the task ask the model (its tokens are counted against
+    the quota once known); if not, the task fails with `quota_exceeded` and when the quota resets."""
+    try:
+        quota_consume(tenant=current_tenant(), meter=Meter.TOKENS, quantity=0, idempotency_id=f"task:{task.pk}:tokens")
+    except QuotaExceeded as exc:
+        error = f"The workspace's tokens for this month are used up (they reset at {exc.extra['reset_at']})."
+        _finish(task, TaskStatus.FAILED, error=error, code="quota_exceeded")
+        return False
+    return True
 
 
 def _fan_out(task: AgentTask) -> None:

@@ -52,6 +52,8 @@ def quota_consume(
     now: datetime | None = None,
 ) -> QuotaDecision:
     """Consume `quantity` of this month's `meter` quota, or raise `QuotaExceeded` (nothing consumed).
+    A `quantity` of 0 checks that at least one unit is left (for an action whose size is only known
+    afterwards, such as a model reply's tokens).
 
     Idempotent per `idempotency_id`: a retry is allowed without consuming again, and the
     `usage_record` with the same id does not count the units a second time. `entitlements`

@@ -45,7 +45,8 @@ return 1
 """
 
 # KEYS: seen, counter. ARGV: quantity, limit (-1: do not enforce), dedupe ttl, counter ttl, seed
-# ("" when unknown). Returns {status, used}: 1 consumed (or already consumed under this id),
+# ("" when unknown). A quantity of 0 asks whether any unit is left (refused at the limit).
+# Returns {status, used}: 1 consumed (or already consumed under this id),
 # 0 refused, -1 the counter is missing and no seed was given.
 CONSUME_SCRIPT = """
 if redis.call('EXISTS', KEYS[1]) == 1 then
@@ -60,7 +61,7 @@ end
 used = tonumber(used)
 local quantity = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
-if limit >= 0 and used + quantity > limit then return {0, used} end
+if limit >= 0 and (used + quantity > limit or (quantity == 0 and used >= limit)) then return {0, used} end
 redis.call('INCRBY', KEYS[2], quantity)
 redis.call('SET', KEYS[1], 'q', 'EX', ARGV[3])
 return {1, used + quantity}

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from agents.budgets import agent_budget_consume, agent_spend_today
@@ -358,3 +359,24 @@ def test_a_task_cancelled_while_its_model_answers_keeps_the_spend_and_drops_the_
     task = _reload(task)
     assert (task.status, task.result) == ("cancelled", "")
     assert task.total_tokens > 0 and agent_spend_today(agent=org.outsider)["tokens"] == task.total_tokens
+
+
+def test_agent_task_fails_with_quota_exceeded_when_the_months_tokens_are_used_up(org, tenant_a, monkeypatch):
+    from billing.tests.factories import override_give
+    from conversations.providers.local import LocalProvider
+
+    def must_not_be_called(self, **kwargs):
+        raise AssertionError("the model was asked although the quota is used up")
+
+    monkeypatch.setattr(LocalProvider, "complete", must_not_be_called)
+    period = UsagePeriod.of(timezone.now())
+    store.usage_redis().set(store.counter_key(tenant_a.schema, Meter.TOKENS, period.key), 500)
+    override_give(tenant_a.tenant, limits={"tokens_per_month": 500})
+    task = agent_task_create(agent=org.outsider, title="Job", actor=TESTS)
+
+    agent_task_run(task_id=task.pk)
+
+    task = _reload(task)
+    assert (task.status, task.error_code, task.total_tokens) == ("failed", "quota_exceeded", 0)
+    assert task.error.startswith("The workspace's tokens for this month are used up")
+    assert agent_spend_today(agent=org.outsider)["tokens"] == 0

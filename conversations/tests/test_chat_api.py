@@ -198,6 +198,20 @@ def test_chat_refuses_when_the_chat_message_quota_is_used_up(tenant_a, alpha_api
         assert Message.objects.filter(conversation__session_id="q").count() == 2
 
 
+def test_chat_refuses_when_the_months_tokens_are_used_up_before_asking_the_model(tenant_a, alpha_api, agent):
+    period = UsagePeriod.of(timezone.now())
+    store.usage_redis().set(store.counter_key(tenant_a.schema, Meter.TOKENS, period.key), 300)
+    override_give(tenant_a.tenant, limits={"tokens_per_month": 300})
+
+    response = _chat(alpha_api, {"agent": agent.pk, "session_id": "t", "message": "hi"})
+
+    assert response.status_code == 429 and _json(response)["code"] == "quota_exceeded"
+    assert _json(response)["meter"] == "tokens"
+    assert _counters(tenant_a)[Meter.CHAT_MESSAGES] == 0  # refused before the message was counted
+    with schema_context(tenant_a.schema):
+        assert not Message.objects.filter(conversation__session_id="t").exists()
+
+
 def test_chat_refuses_when_the_agents_daily_budget_is_used_up(tenant_a, alpha_api):
     with schema_context(tenant_a.schema):
         agent = chat_agent(daily_token_budget=10)
