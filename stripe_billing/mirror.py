@@ -27,7 +27,7 @@ from billing.invoices import InvoiceLineSpec, invoice_create
 from billing.models import AddOn, Invoice, InvoiceStatus, PlanPrice, Subscription, SubscriptionStatus, TenantAddOn
 from billing.payments import invoice_record_payment, tenant_status_sync
 from billing.services import tenant_add_on_set
-from billing.subscriptions import subscription_tenant_plan_follow
+from billing.subscriptions import subscription_tenant_plan_follow, subscription_webhook_publish_on_commit
 from config.errors import ApplicationError
 from stripe_billing.catalog import ADD_ON_METADATA_KEY
 from stripe_billing.models import StripeAddOnItem, StripeInvoiceLink
@@ -285,7 +285,8 @@ def _item_record(
 def add_ons_apply(*, tenant: Tenant, subscription: Subscription, state: SubscriptionState, actor: Actor) -> None:
     """Make the tenant's Stripe-sold add-ons match the subscription's add-on items. Call in a transaction.
 
-    A new item activates its add-on (`billing.add_on_purchased`), a changed quantity follows, a
+    A new item activates its add-on (`billing.add_on_purchased`), a changed quantity follows
+    (`subscription.updated` with `change: "add_on_changed"`), a
     vanished item (or a cancelled subscription) ends it (`billing.add_on_cancelled`; no refund is
     ours to make). An add-on the tenant holds without an item (given by staff) is never touched,
     and an item for such an add-on is not adopted. Applying the same state twice changes nothing.
@@ -310,6 +311,13 @@ def add_ons_apply(*, tenant: Tenant, subscription: Subscription, state: Subscrip
             data = {"add_on": add_on.code, "quantity": item.quantity, "stripe_item": item.item_id}
             add_on_change_announce(
                 subscription, action="billing.add_on_purchased", held=holding, actor=actor, data=data
+            )
+        else:  # the quantity changed in Stripe (audited by tenant_add_on_set): tell the tenant's systems
+            details: dict[str, object] = {
+                "add_on": {"code": add_on.code, "quantity": holding.quantity, "active": holding.active}
+            }
+            subscription_webhook_publish_on_commit(
+                subscription=subscription, action="billing.add_on_changed", details=details
             )
     for add_on_id, row in current.items():  # items that are gone
         StripeAddOnItem.objects.filter(pk=row.pk).update(ended_at=timezone.now())

@@ -210,9 +210,16 @@ def test_webhook_with_an_add_on_item_activates_it_whatever_the_order_and_once(
     assert len(_audits(tenant, "billing.add_on_cancelled")) == 1
 
     fake_stripe.put(_subscription(catalog, tenant, add_ons=(_item(catalog, "si_agents", "extra_agents_10", 1),)))
-    _refresh(f"cus_{tenant.slug}", after["id"])  # the quantity lowered in the Dashboard
+    with django_capture_on_commit_callbacks(execute=True):
+        _refresh(f"cus_{tenant.slug}", after["id"])  # the quantity lowered in the Dashboard
     assert _holding(tenant, "extra_agents_10") == (True, 1)
     assert entitlements_for(tenant=tenant).limits["agents"] == agents + 10
+    with schema_context(tenant_a.schema):
+        [changed] = WebhookEvent.objects.filter(data__change="add_on_changed")
+    assert (changed.type, changed.data["add_on"]) == (
+        "subscription.updated",
+        {"code": "extra_agents_10", "quantity": 1, "active": True},
+    )
 
 
 def test_removal_deletes_the_item_without_proration_and_ends_the_add_on(
