@@ -195,9 +195,7 @@ def agent_create(
         "tools": tools_checked(tools or []),
         "daily_token_budget": token_budget_checked(daily_token_budget),
         "daily_cost_budget": cost_budget_checked(daily_cost_budget),
-        "created_by_type": actor.type,
-        "created_by_id": actor.id,
-        "created_by_label": actor.label,
+        **actor.as_creator(),
     }
     with transaction.atomic():
         organisation_lock()

@@ -106,9 +106,7 @@ def api_key_create(
             signing_secret_encrypted=encrypt_text(signing_secret) if signing_secret else "",
             rate_limit_per_minute=rate_limit_per_minute,
             rate_limit_burst=rate_limit_burst,
-            created_by_type=actor.type,
-            created_by_id=actor.id,
-            created_by_label=actor.label,
+            **actor.as_creator(),
             expires_at=expires_at,
         )
         _audit_in_tenant(
@@ -172,9 +170,7 @@ def api_key_create_publishable(
             scopes=scopes,
             agent_id=agent_id,
             allowed_origins=origins,
-            created_by_type=actor.type,
-            created_by_id=actor.id,
-            created_by_label=actor.label,
+            **actor.as_creator(),
         )
         _audit_in_tenant(
             tenant,

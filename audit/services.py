@@ -35,6 +35,10 @@ class Actor:
     def for_staff(cls, user: Any) -> Actor:
         return cls(type=ActorType.STAFF, id=str(user.pk), label=user.email)
 
+    def as_creator(self) -> dict[str, str]:
+        """The `created_by_type/_id/_label` fields of a row this actor creates."""
+        return {"created_by_type": self.type, "created_by_id": self.id, "created_by_label": self.label}
+
 
 def audit_record(
     *,

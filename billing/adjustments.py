@@ -46,9 +46,7 @@ def credit_grant(*, tenant: Tenant, amount: int, currency: str, reason: str, act
         remaining=amount,
         currency=currency,
         reason=reason.strip(),
-        created_by_type=actor.type,
-        created_by_id=actor.id,
-        created_by_label=actor.label,
+        **actor.as_creator(),
     )
     validated_or_raise(credit)
     with transaction.atomic():
@@ -85,9 +83,7 @@ def discount_grant(
         currency=currency,
         duration_cycles=duration_cycles,
         reason=reason.strip(),
-        created_by_type=actor.type,
-        created_by_id=actor.id,
-        created_by_label=actor.label,
+        **actor.as_creator(),
     )
     validated_or_raise(discount)
     with transaction.atomic():

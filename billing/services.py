@@ -166,9 +166,7 @@ def tenant_entitlement_override_create(
         limits=limits,
         features=features,
         reason=reason.strip(),
-        created_by_type=actor.type,
-        created_by_id=actor.id,
-        created_by_label=actor.label,
+        **actor.as_creator(),
     )
     _validated(override)
     with transaction.atomic():

@@ -65,10 +65,6 @@ def knowledge_storage_require(*, adding: int) -> None:
     )
 
 
-def _creator(actor: Actor) -> dict[str, str]:
-    return {"created_by_type": actor.type, "created_by_id": actor.id, "created_by_label": actor.label}
-
-
 def _name_taken(name: str) -> ValidationFailed:
     message = "A knowledge base with this name already exists."
     return ValidationFailed(message, errors={"name": [message]})
@@ -82,7 +78,7 @@ def knowledge_base_create(*, name: str, description: str = "", language: str, ac
     try:
         with transaction.atomic():
             knowledge_base = KnowledgeBase.objects.create(
-                name=name, description=description.strip(), language=language, **_creator(actor)
+                name=name, description=description.strip(), language=language, **actor.as_creator()
             )
     except IntegrityError as exc:  # a concurrent create with the same name
         raise _name_taken(name) from exc
@@ -180,7 +176,7 @@ def document_create_from_text(
         raise ValidationFailed("The text is empty.", errors={"text": ["The text is empty."]})
     data = text.encode()
     document = Document(
-        knowledge_base=knowledge_base, title=title.strip(), source=source, language=language, **_creator(actor)
+        knowledge_base=knowledge_base, title=title.strip(), source=source, language=language, **actor.as_creator()
     )
     if source == DocumentSource.TEXT:
         document.text, document.text_bytes = text, len(data)
@@ -244,7 +240,7 @@ def document_create_from_upload(
         filename=filename,
         content_type=content_type,
         file_bytes=len(data),
-        **_creator(actor),
+        **actor.as_creator(),
     )
     return _document_store(document=document, data=data, actor=actor)
 
@@ -317,7 +313,7 @@ def faq_create(*, knowledge_base: KnowledgeBase, question: str, answer: str, lan
     with transaction.atomic():
         knowledge_storage_require(adding=_faq_bytes(question, answer))
         faq = Faq.objects.create(
-            knowledge_base=knowledge_base, question=question, answer=answer, language=language, **_creator(actor)
+            knowledge_base=knowledge_base, question=question, answer=answer, language=language, **actor.as_creator()
         )
         faq_index(faq=faq, knowledge_base=knowledge_base)
         audit_record(
